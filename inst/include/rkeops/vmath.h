@@ -1,0 +1,313 @@
+// rkeops/vmath.h -- branch-free vector math for generated operators.
+//
+// Each function is overloaded for float, double, vfloat and vdouble. Scalar
+// overloads call the compiler's builtins (libm); vector overloads are written
+// here with GCC vector extensions only (see simd.h), so the header is cheap
+// to compile.
+//
+// Accuracy (max error, measured by tests/vmath/run.sh on every path):
+//   exp, log: < 1 ulp; sin, cos: < 1 ulp for |x| <= 1.6e9 (beyond, per lane
+//   libm); sqrt: correctly rounded; rsqrt, inv: <= 1 ulp.
+// Special values follow C99 Annex F; rsqrt follows KeOps: rsqrt(0) = 0.
+//
+// Requirements on flags: no -ffast-math / -ffinite-math-only (NaN and Inf
+// handling and the compensated sums need IEEE semantics). sqrt and rsqrt of
+// vectors become one vsqrtps/vsqrtpd only with -fno-math-errno (otherwise
+// they stay correct but run lane by lane).
+//
+// Polynomial coefficients: exp(float) uses the published Cephes expf
+// coefficients; all others are Chebyshev fits computed for rkeops with
+// mpmath (60 digits), the error of each fit, with rounded coefficients,
+// given next to it.
+#ifndef RKEOPS_VMATH_H
+#define RKEOPS_VMATH_H
+
+#include "simd.h"
+
+namespace rk {
+
+namespace vm {
+RK_INLINE vfloat bc(float c) { return c - vfloat{}; }
+RK_INLINE vdouble bc(double c) { return c - vdouble{}; }
+}  // namespace vm
+
+// ---------------------------------------------------------------- exp ----
+RK_INLINE float exp(float x) { return __builtin_expf(x); }
+RK_INLINE double exp(double x) { return __builtin_exp(x); }
+
+// exp(x) = 2^n * e^r, n = round(x / ln2), r = x - n*ln2 (Cody-Waite, |r| <=
+// ln2/2). 2^n is applied as 2^n1 * 2^n2 with n1 = n >> 1, n2 = n - n1, so
+// that n = 128 overflows to +Inf and n down to -150 rounds once into the
+// denormals. Clamping keeps NaN (comparisons with NaN are false) and NaN
+// then propagates through the arithmetic.
+RK_INLINE vfloat exp(vfloat x) {
+  using namespace vm;
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
+  x = x > 88.8f ? bc(88.8f) : x;    // e^88.8 > FLT_MAX: n = 128, result +Inf
+  x = x < -104.0f ? bc(-104.0f) : x;  // e^-104 < 2^-150: result 0
+  vfloat t = fma(x, bc(1.44269504088896341f), bc(magic));
+  vfloat n = t - magic;
+  vuint32 nu = (vuint32)t - (vuint32)bc(magic);  // n as integer, low bits
+  vfloat r = fma(n, bc(-0.693359375f), x);       // exact: n*C1 has <= 17 bits
+  r = fma(n, bc(2.12194440e-4f), r);             // ln2 = C1 - 2.12194440e-4
+  // Cephes expf: e^r = 1 + r + r^2 * P(r)
+  vfloat p = bc(1.9875691500e-4f);
+  p = fma(p, r, bc(1.3981999507e-3f));
+  p = fma(p, r, bc(8.3334519073e-3f));
+  p = fma(p, r, bc(4.1665795894e-2f));
+  p = fma(p, r, bc(1.6666665459e-1f));
+  p = fma(p, r, bc(5.0000001201e-1f));
+  vfloat y = fma(p, r * r, r) + 1.0f;
+  vint32 n1 = (vint32)nu >> 1;
+  vuint32 n2 = nu - (vuint32)n1;
+  vfloat s1 = (vfloat)(((vuint32)n1 + 127u) << 23);
+  vfloat s2 = (vfloat)((n2 + 127u) << 23);
+  return y * s1 * s2;
+}
+
+RK_INLINE vdouble exp(vdouble x) {
+  using namespace vm;
+  const double magic = 6755399441055744.0;  // 1.5 * 2^52
+  x = x > 710.0 ? bc(710.0) : x;    // n = 1024: +Inf
+  x = x < -746.0 ? bc(-746.0) : x;  // below 2^-1075: 0
+  vdouble t = fma(x, bc(1.4426950408889634), bc(magic));
+  vdouble n = t - magic;
+  vuint64 nu = (vuint64)t - (vuint64)bc(magic);
+  vdouble r = fma(n, bc(-0x1.62e42fefa2000p-1), x);  // 40-bit ln2_hi: exact
+  r = fma(n, bc(-0x1.9ef35793c7673p-41), r);         // ln2_lo
+  // e^r = 1 + r + r^2 * Q(r), |r| <= 0.3467, fit error 0.003 ulp
+  vdouble q = bc(0x1.1f7315649f2d7p-29);
+  q = fma(q, r, bc(0x1.af4e092e1705bp-26));
+  q = fma(q, r, bc(0x1.27e4db5bb725ap-22));
+  q = fma(q, r, bc(0x1.71de02225a2f3p-19));
+  q = fma(q, r, bc(0x1.a01a01a6db488p-16));
+  q = fma(q, r, bc(0x1.a01a01abeccc3p-13));
+  q = fma(q, r, bc(0x1.6c16c16c162cfp-10));
+  q = fma(q, r, bc(0x1.11111111100d3p-7));
+  q = fma(q, r, bc(0x1.5555555555556p-5));
+  q = fma(q, r, bc(0x1.5555555555557p-3));
+  q = fma(q, r, bc(0.5));
+  vdouble y = fma(q, r * r, r) + 1.0;
+  vint64 n1 = (vint64)nu >> 1;
+  vuint64 n2 = nu - (vuint64)n1;
+  vdouble s1 = (vdouble)(((vuint64)n1 + 1023u) << 52);
+  vdouble s2 = (vdouble)((n2 + 1023u) << 52);
+  return y * s1 * s2;
+}
+
+// ---------------------------------------------------------------- log ----
+RK_INLINE float log(float x) { return __builtin_logf(x); }
+RK_INLINE double log(double x) { return __builtin_log(x); }
+
+// x = 2^k * m, m in [sqrt(1/2), sqrt(2)) found by integer arithmetic on the
+// bits (denormals are first scaled into the normal range); f = m - 1 exact;
+// log x = k*ln2 + log1p(f). Special values are patched at the end.
+RK_INLINE vfloat log(vfloat x) {
+  using namespace vm;
+  vint32 sub = x < 1.17549435e-38f;  // denormal (or <= 0, patched below)
+  vfloat xs = sub ? x * 8388608.0f : x;  // * 2^23
+  vuint32 ix = (vuint32)xs - 0x3f3504f3u;  // bits of sqrt(1/2)
+  vint32 k = ((vint32)ix >> 23) + (sub & -23);
+  vfloat f = (vfloat)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+  // log1p(f) = f - f^2/2 + f^3 P(f), f in [-0.293, 0.415], fit error 0.06 ulp
+  vfloat p = bc(0x1.1d8ea6p-4f);
+  p = fma(p, f, bc(-0x1.d635bcp-4f));
+  p = fma(p, f, bc(0x1.dea282p-4f));
+  p = fma(p, f, bc(-0x1.fcf4c6p-4f));
+  p = fma(p, f, bc(0x1.23d21ap-3f));
+  p = fma(p, f, bc(-0x1.555b4ap-3f));
+  p = fma(p, f, bc(0x1.999d5ap-3f));
+  p = fma(p, f, bc(-0x1.fffffcp-3f));
+  p = fma(p, f, bc(0x1.555554p-2f));
+  vfloat t = (f * f) * fma(f, p, bc(-0.5f));  // f^3 P - f^2/2
+  vfloat kf = __builtin_convertvector(k, vfloat);
+  vfloat lo = fma(kf, bc(-2.12194440e-4f), t);   // ln2 = 0.693359375 - 2.12e-4
+  vfloat res = fma(kf, bc(0.693359375f), f + lo);  // k*C1 exact
+  res = x < __builtin_inff() ? res : x;            // +Inf, NaN
+  res = x < 0.0f ? bc(__builtin_nanf("")) : res;   // negative, -Inf
+  res = x == 0.0f ? bc(-__builtin_inff()) : res;   // +-0
+  return res;
+}
+
+RK_INLINE vdouble log(vdouble x) {
+  using namespace vm;
+  const double magic = 6755399441055744.0;
+  vint64 sub = x < 2.2250738585072014e-308;
+  vdouble xs = sub ? x * 18014398509481984.0 : x;  // * 2^54
+  vuint64 ix = (vuint64)xs - 0x3fe6a09e667f3bcdull;
+  vint64 k = ((vint64)ix >> 52) + (sub & -54);
+  vdouble f = (vdouble)((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
+  // log1p(f) = 2 atanh(s) = 2s + s R, s = f/(2+f), R = z T(z), z = s^2
+  // (z <= 0.0295, fit error 0.04 ulp), arranged as f - (h - s (h + R)),
+  // h = f^2/2, so that the large terms are exact.
+  vdouble s = f / (2.0 + f);
+  vdouble z = s * s;
+  vdouble q = bc(0x1.2b584aae78a57p-3);
+  q = fma(q, z, bc(0x1.39fe606542ddep-3));
+  q = fma(q, z, bc(0x1.7462b4ab2ef6bp-3));
+  q = fma(q, z, bc(0x1.c71c62e5800a1p-3));
+  q = fma(q, z, bc(0x1.2492492df148dp-2));
+  q = fma(q, z, bc(0x1.99999999952e2p-2));
+  q = fma(q, z, bc(0x1.5555555555558p-1));
+  vdouble R = z * q;
+  vdouble h = 0.5 * f * f;
+  vdouble kd = (vdouble)((vuint64)k + (vuint64)bc(magic)) - magic;  // int64 -> double
+  vdouble u = fma(s, h + R, kd * 0x1.9ef35793c7673p-41);  // + k*ln2_lo
+  vdouble res = fma(kd, bc(0x1.62e42fefa2000p-1), f - (h - u));  // k*ln2_hi exact
+  res = x < __builtin_inf() ? res : x;
+  res = x < 0.0 ? bc(__builtin_nan("")) : res;
+  res = x == 0.0 ? bc(-__builtin_inf()) : res;
+  return res;
+}
+
+// --------------------------------------------------------------- sqrt ----
+// The lane loop compiles to one vsqrtps/vsqrtpd with -fno-math-errno; with
+// errno semantics GCC keeps a scalar sqrt (and a libm call for negative or
+// NaN lanes) per lane: same results, slower.
+RK_INLINE float sqrt(float x) { return __builtin_sqrtf(x); }
+RK_INLINE double sqrt(double x) { return __builtin_sqrt(x); }
+RK_INLINE vfloat sqrt(vfloat x) {
+  vfloat r = x;
+  for (int k = 0; k < simd<float>::lanes; k++) r[k] = __builtin_sqrtf(x[k]);
+  return r;
+}
+RK_INLINE vdouble sqrt(vdouble x) {
+  vdouble r = x;
+  for (int k = 0; k < simd<double>::lanes; k++) r[k] = __builtin_sqrt(x[k]);
+  return r;
+}
+
+// ------------------------------------------------------------ inv, rsqrt --
+// inv(x) = 1/x. rsqrt(x) = 1/sqrt(x) with the KeOps convention rsqrt(0) = 0
+// (also for -0); rsqrt(+Inf) = 0, rsqrt(x < 0) = NaN.
+RK_INLINE float inv(float x) { return 1.0f / x; }
+RK_INLINE double inv(double x) { return 1.0 / x; }
+RK_INLINE vfloat inv(vfloat x) { return 1.0f / x; }
+RK_INLINE vdouble inv(vdouble x) { return 1.0 / x; }
+RK_INLINE float rsqrt(float x) { return x == 0.0f ? 0.0f : 1.0f / __builtin_sqrtf(x); }
+RK_INLINE double rsqrt(double x) { return x == 0.0 ? 0.0 : 1.0 / __builtin_sqrt(x); }
+RK_INLINE vfloat rsqrt(vfloat x) {
+  vfloat r = 1.0f / rk::sqrt(x);
+  return x == 0.0f ? vfloat{} : r;
+}
+RK_INLINE vdouble rsqrt(vdouble x) {
+  vdouble r = 1.0 / rk::sqrt(x);
+  return x == 0.0 ? vdouble{} : r;
+}
+
+// ----------------------------------------------------------- sin, cos ----
+RK_INLINE float sin(float x) { return __builtin_sinf(x); }
+RK_INLINE double sin(double x) { return __builtin_sin(x); }
+RK_INLINE float cos(float x) { return __builtin_cosf(x); }
+RK_INLINE double cos(double x) { return __builtin_cos(x); }
+
+namespace vm {
+// Reduction x = n pi/2 + r, |r| <= pi/4 (Cody-Waite): pi/2 = P1 + P2 + P3 +
+// P4 + P5, P1..P4 with 23 significant bits so that n*Pk is exact for
+// |n| < 2^30, i.e. |x| < 1.6e9 (larger lanes are computed by libm).
+// x - n P1 - n P2 is exact; the rest is accumulated as a double-double
+// (r, rl) with exact two-sums, so that r keeps full relative accuracy even
+// when x is very close to a multiple of pi/2. The float versions compute in
+// double with x - n P1 - n P2 - n (P3 + P4 + P5), ample for float.
+// Returns sin (COS = false) or cos (COS = true) of x.
+const double kPio2_1 = 0x1.921fb4p+0;
+const double kPio2_2 = 0x1.4442dp-24;
+const double kPio2_3 = 0x1.846988p-48;
+const double kPio2_4 = 0x1.8cc514p-72;
+const double kPio2_5 = 0x1.80dc1cd129025p-95;
+const double kPio2_3f = 0x1.8469898cc5170p-48;  // P3 + P4 + P5 rounded
+const double kSinCosLimit = 1.6e9;
+
+template <bool COS, bool FLOAT, class VD, class VI>
+RK_INLINE VD sincos_core(VD x) {
+  typedef __attribute__((vector_size(sizeof(VD)))) u64 VU;
+  const double magic = 6755399441055744.0;
+  const VD zero = VD{};
+  VD t = fma(x, 0.63661977236758134 - zero, magic - zero);
+  VD n = t - magic;
+  VU q = (VU)t;  // low bits: n mod 4
+  VD r = fma(n, -kPio2_1 - zero, x);  // exact
+  r = fma(n, -kPio2_2 - zero, r);     // exact
+  VD z, s, c;
+  if (FLOAT) {
+    r = fma(n, -kPio2_3f - zero, r);
+    z = r * r;
+    // float accuracy suffices: fits with errors 0.05 and 0.02 float ulp
+    VD ps = fma(fma(fma(2.7243811473454116e-06 - zero, z, -0.00019840039021801203 - zero), z,
+                    0.008333331905305386 - zero), z, -0.1666666716337204 - zero);
+    VD pc = fma(fma(2.4542896426282823e-05 - zero, z, -0.0013888279208913445 - zero), z,
+                0.0416666641831398 - zero);
+    s = fma(r * z, ps, r);
+    c = fma(z * z, pc, 1.0 - 0.5 * z);
+  } else {
+    VD w3 = n * kPio2_3, w4 = n * kPio2_4;  // exact
+    VD h = r - w3, b = h - r;               // two-sum r - w3 = h + e
+    VD e = (r - (h - b)) - (w3 + b);
+    VD h2 = h - w4;                         // two-sum h - w4 = h2 + e2
+    b = h2 - h;
+    VD e2 = (h - (h2 - b)) - (w4 + b);
+    VD lo = (e + e2) - n * kPio2_5;
+    r = h2 + lo;                            // fast two-sum: r + rl exact
+    VD rl = lo - (r - h2);
+    z = r * r;
+    // sin(r) = r + r z S(z), cos(r) = 1 - z/2 + z^2 C(z), |r| <= pi/4,
+    // fit errors 0.20 and 0.012 ulp; rl enters to first order.
+    VD ps = fma(0x1.5dfb4dfaf15abp-33 - zero, z, -0x1.ae5fdeb852566p-26 - zero);
+    ps = fma(ps, z, 0x1.71de376b9c575p-19 - zero);
+    ps = fma(ps, z, -0x1.a01a019e623afp-13 - zero);
+    ps = fma(ps, z, 0x1.1111111110b23p-7 - zero);
+    ps = fma(ps, z, -0x1.5555555555555p-3 - zero);
+    VD pc = fma(-0x1.906dd38cb66a1p-37 - zero, z, 0x1.1eeb52bea9072p-29 - zero);
+    pc = fma(pc, z, -0x1.27e4fa025e03dp-22 - zero);
+    pc = fma(pc, z, 0x1.a01a019f3df42p-16 - zero);
+    pc = fma(pc, z, -0x1.6c16c16c1691fp-10 - zero);
+    pc = fma(pc, z, 0x1.5555555555555p-5 - zero);
+    s = r + fma(r * z, ps, rl * (1.0 - 0.5 * z));
+    VD hz = 0.5 * z, w = 1.0 - hz;  // 1 - hz = w + ((1 - w) - hz) exactly
+    c = w + (((1.0 - w) - hz) + fma(z * z, pc, -(r * rl)));
+  }
+  VI odd = (VI)((q & 1) != 0);
+  VD res = COS ? (odd ? s : c) : (odd ? c : s);
+  VU sign = ((COS ? q + 1 : q) & 2) << 62;
+  return (VD)((VU)res ^ sign);
+}
+
+template <bool COS>
+RK_INLINE vdouble sincos_d(vdouble x) {
+  vdouble res = sincos_core<COS, false, vdouble, vint64>(x);
+  if (!COS) res = x == 0.0 ? x : res;  // sin(-0) = -0
+  vdouble ax = (vdouble)((vuint64)x & 0x7fffffffffffffffull);
+  vint64 big = (ax > kSinCosLimit) & (ax < __builtin_inf());
+  if (__builtin_expect(any(big), 0)) {
+    for (int k = 0; k < simd<double>::lanes; k++)
+      if (big[k]) res[k] = COS ? __builtin_cos(x[k]) : __builtin_sin(x[k]);
+  }
+  return res;
+}
+
+template <bool COS>
+RK_INLINE vfloat sincos_f(vfloat x) {
+  vdouble lo, hi;
+  to_double(x, &lo, &hi);
+  lo = sincos_core<COS, true, vdouble, vint64>(lo);
+  hi = sincos_core<COS, true, vdouble, vint64>(hi);
+  vfloat res = to_float(lo, hi);
+  if (!COS) res = x == 0.0f ? x : res;
+  vfloat ax = (vfloat)((vuint32)x & 0x7fffffffu);
+  vint32 big = (ax > (float)kSinCosLimit) & (ax < __builtin_inff());
+  if (__builtin_expect(any(big), 0)) {
+    for (int k = 0; k < simd<float>::lanes; k++)
+      if (big[k]) res[k] = COS ? __builtin_cosf(x[k]) : __builtin_sinf(x[k]);
+  }
+  return res;
+}
+}  // namespace vm
+
+RK_INLINE vfloat sin(vfloat x) { return vm::sincos_f<false>(x); }
+RK_INLINE vfloat cos(vfloat x) { return vm::sincos_f<true>(x); }
+RK_INLINE vdouble sin(vdouble x) { return vm::sincos_d<false>(x); }
+RK_INLINE vdouble cos(vdouble x) { return vm::sincos_d<true>(x); }
+
+}  // namespace rk
+
+#endif  // RKEOPS_VMATH_H

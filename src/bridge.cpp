@@ -1,0 +1,204 @@
+// The Rcpp bridge: R objects <-> core types, and nothing else. Engine errors
+// come back to R as a list(error = <kind>, message = ...) that R turns into a
+// classed condition (R/errors.R); a C++ exception never reaches R unconverted.
+#include <Rcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "build/operator_cache.h"
+#include "build/toolchain.h"
+#include "codegen/cpu_codegen.h"
+#include "formula/errors.h"
+#include "formula/program.h"
+#include "runtime/run_operator.h"
+
+using namespace Rcpp;
+
+namespace {
+
+using OperatorHandle = std::shared_ptr<const rkeops::LoadedOperator>;
+
+List error_list(const rkeops::Error& e, const std::string& formula) {
+  List out = List::create(_["error"] = e.kind(), _["message"] = std::string(e.what()));
+  if (auto* fe = dynamic_cast<const rkeops::FormulaError*>(&e)) {
+    out["message"] = rkeops::render_formula_error(formula, *fe);
+    out["position"] = static_cast<double>(fe->pos());
+  } else if (auto* ae = dynamic_cast<const rkeops::ArgumentError*>(&e)) {
+    out["index"] = ae->index() + 1;
+  } else if (auto* ce = dynamic_cast<const rkeops::CompileError*>(&e)) {
+    out["command"] = ce->command();
+    out["log"] = ce->log();
+    out["source"] = ce->source_path();
+  }
+  return out;
+}
+
+template <class F>
+SEXP guarded(const std::string& formula, F f) {
+  try {
+    return f();
+  } catch (const rkeops::Error& e) {
+    return error_list(e, formula);
+  } catch (const std::bad_alloc&) {
+    return List::create(_["error"] = "rkeops_memory_error",
+                        _["message"] = "not enough memory for this computation");
+  }
+}
+
+rkeops::DType parse_dtype(const std::string& s) {
+  return s == "float64" ? rkeops::DType::Float64 : rkeops::DType::Float32;
+}
+
+rkeops::Toolchain parse_toolchain(const List& tc) {
+  rkeops::Toolchain t;
+  t.cxx = as<std::string>(tc["cxx"]);
+  t.std_flags = as<std::string>(tc["std_flags"]);
+  t.pic_flags = as<std::string>(tc["pic_flags"]);
+  t.openmp_flags = as<std::string>(tc["openmp_flags"]);
+  t.opt_flags = as<std::string>(tc["opt_flags"]);
+  t.include_dir = as<std::string>(tc["include_dir"]);
+  return t;
+}
+
+void finalize_handle(SEXP p) {
+  auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(p));
+  delete h;
+  R_ClearExternalPtr(p);
+}
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+SEXP rk_parse(std::string formula, std::vector<std::string> args) {
+  return guarded(formula, [&]() -> SEXP {
+    rkeops::Program p = rkeops::compile_formula(formula, args);
+    std::size_t n = p.args.size();
+    CharacterVector name(n);
+    IntegerVector cat(n), pos(n), dim(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      name[k] = p.args[k].name;
+      cat[k] = p.args[k].cat;
+      pos[k] = p.args[k].pos;
+      dim[k] = p.args[k].dim;
+    }
+    DataFrame table = DataFrame::create(_["name"] = name, _["cat"] = cat, _["pos"] = pos,
+                                        _["dim"] = dim, _["stringsAsFactors"] = false);
+    return List::create(_["canonical"] = p.canonical, _["args"] = table,
+                        _["reduction"] = std::string(rkeops::reduction_name(p.reduction)),
+                        _["tag"] = p.tag, _["out_cols"] = p.out_cols);
+  });
+}
+
+// [[Rcpp::export(rng = false)]]
+SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std::string dtype) {
+  return guarded(formula, [&]() -> SEXP {
+    rkeops::Program p = rkeops::compile_formula(formula, args);
+    rkeops::CodegenOptions o;
+    o.dtype = parse_dtype(dtype);
+    return wrap(rkeops::generate_cpu_source(p, o));
+  });
+}
+
+// [[Rcpp::export(rng = false)]]
+SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype,
+                     List toolchain, std::string cache_dir, std::string package_version) {
+  return guarded(formula, [&]() -> SEXP {
+    rkeops::Program p = rkeops::compile_formula(formula, args);
+    rkeops::OperatorRequest req;
+    req.program = &p;
+    req.dtype = parse_dtype(dtype);
+    req.package_version = package_version;
+    req.cache_dir = cache_dir;
+    req.toolchain = parse_toolchain(toolchain);
+    std::string note;
+    bool compiled_now = false;
+    OperatorHandle op = rkeops::get_operator(req, &compiled_now, &note);
+    SEXP ptr = PROTECT(R_MakeExternalPtr(new OperatorHandle(op), R_NilValue, R_NilValue));
+    R_RegisterCFinalizerEx(ptr, finalize_handle, TRUE);
+    List out = List::create(_["ptr"] = ptr, _["key"] = op->key, _["compiled_now"] = compiled_now,
+                            _["compile_seconds"] = op->compile_seconds,
+                            _["source_path"] = op->source_path, _["object_path"] = op->object_path,
+                            _["log_path"] = op->log_path, _["command"] = op->command,
+                            _["note"] = note);
+    UNPROTECT(1);
+    return out;
+  });
+}
+
+// Runs an operator. `inputs` are double matrices (or vectors for Pm) in
+// position order, already checked by R (R/inputs.R) against `cats`/`dims`;
+// the checks here only guard memory safety.
+// [[Rcpp::export(rng = false)]]
+SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, double M, double N,
+            int tag, int out_cols, bool points_as_columns, int nthreads) {
+  return guarded("", [&]() -> SEXP {
+    auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(ptr));
+    if (!h || !*h) throw rkeops::CallError("this operator is no longer loaded; create it again");
+    const rkeops::LoadedOperator& op = **h;
+    const bool f32 = op.dtype == rkeops::DType::Float32;
+    const R_xlen_t nargs = inputs.size();
+    rkeops::CallSpec spec;
+    spec.M = static_cast<std::int64_t>(M);
+    spec.N = static_cast<std::int64_t>(N);
+    spec.tag = tag;
+    spec.nthreads = nthreads;
+    // Buffers that must outlive the call: float32 copies, transposes.
+    std::vector<std::vector<float>> fbuf(nargs);
+    std::vector<std::vector<double>> dbuf(nargs);
+    for (R_xlen_t a = 0; a < nargs; ++a) {
+      NumericVector x = inputs[a];
+      const int cat = cats[a], dim = dims[a];
+      const std::int64_t n = cat == 2 ? 1 : (cat == 0 ? spec.M : spec.N);
+      if (static_cast<std::int64_t>(XLENGTH(x)) != n * dim)
+        throw rkeops::CallError("input " + std::to_string(a + 1) + " has " +
+                                std::to_string(XLENGTH(x)) + " values, expected " +
+                                std::to_string(n * dim));
+      const double* src = REAL(x);
+      const bool transpose = points_as_columns && cat != 2 && dim > 1;
+      rkeops_arg arg{};
+      arg.nrow = n;
+      arg.ld = n;
+      arg.cat = cat;
+      arg.dim = dim;
+      const std::size_t len = static_cast<std::size_t>(n) * dim;
+      if (f32) {
+        fbuf[a].resize(len);
+        float* dst = fbuf[a].data();
+        if (transpose) {
+          for (std::int64_t p = 0; p < n; ++p)
+            for (int k = 0; k < dim; ++k) dst[k * n + p] = static_cast<float>(src[p * dim + k]);
+        } else {
+          for (std::size_t t = 0; t < len; ++t) dst[t] = static_cast<float>(src[t]);
+        }
+        arg.data = dst;
+      } else if (transpose) {
+        dbuf[a].resize(len);
+        double* dst = dbuf[a].data();
+        for (std::int64_t p = 0; p < n; ++p)
+          for (int k = 0; k < dim; ++k) dst[k * n + p] = src[p * dim + k];
+        arg.data = dst;
+      } else {
+        arg.data = src;  // R's own memory: no copy
+      }
+      spec.args.push_back(arg);
+    }
+    const std::int64_t rows = tag == 0 ? spec.M : spec.N;
+    NumericMatrix out(static_cast<int>(rows), out_cols);
+    spec.out = REAL(out);
+    rkeops::run_operator(op, spec, []() { Rcpp::checkUserInterrupt(); });
+    return out;
+  });
+}
+
+// [[Rcpp::export(rng = false)]]
+SEXP rk_compiler_identity(std::string cxx) {
+  return guarded("", [&]() -> SEXP { return wrap(rkeops::compiler_identity(cxx)); });
+}
+
+// [[Rcpp::export(rng = false)]]
+std::string rk_cpu_identity() { return rkeops::host_cpu_identity(); }
+
+// [[Rcpp::export(rng = false)]]
+void rk_forget_operators() { rkeops::forget_loaded_operators(); }

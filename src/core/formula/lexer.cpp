@@ -1,0 +1,137 @@
+#include "formula/lexer.h"
+
+#include <cstdlib>
+
+#include "formula/errors.h"
+
+namespace rkeops {
+
+namespace {
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
+}  // namespace
+
+const char* token_name(Tok t) {
+  switch (t) {
+    case Tok::Int: return "an integer";
+    case Tok::Decimal: return "a number";
+    case Tok::Ident: return "a name";
+    case Tok::LParen: return "'('";
+    case Tok::RParen: return "')'";
+    case Tok::LBracket: return "'['";
+    case Tok::RBracket: return "']'";
+    case Tok::Comma: return "','";
+    case Tok::Plus: return "'+'";
+    case Tok::Minus: return "'-'";
+    case Tok::Star: return "'*'";
+    case Tok::Slash: return "'/'";
+    case Tok::Bar: return "'|'";
+    case Tok::Power: return "'**'";
+    case Tok::Less: return "'<'";
+    case Tok::Greater: return "'>'";
+    case Tok::LessEq: return "'<='";
+    case Tok::GreaterEq: return "'>='";
+    case Tok::EqEq: return "'=='";
+    case Tok::NotEq: return "'!='";
+    case Tok::End: return "the end of the formula";
+  }
+  return "?";
+}
+
+std::vector<Token> tokenize(const std::string& s) {
+  std::vector<Token> out;
+  std::size_t i = 0, n = s.size();
+  auto push = [&](Tok k, std::size_t start, std::size_t len) {
+    out.push_back(Token{k, s.substr(start, len), start, 0});
+  };
+  while (i < n) {
+    char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { ++i; continue; }
+    std::size_t start = i;
+    if (is_digit(c) || (c == '.' && i + 1 < n && is_digit(s[i + 1]))) {
+      bool decimal = false;
+      while (i < n && is_digit(s[i])) ++i;
+      if (i < n && s[i] == '.') {
+        decimal = true;
+        ++i;
+        while (i < n && is_digit(s[i])) ++i;
+      }
+      if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        std::size_t e = i + 1;
+        if (e < n && (s[e] == '+' || s[e] == '-')) ++e;
+        if (e < n && is_digit(s[e])) {
+          decimal = true;
+          i = e;
+          while (i < n && is_digit(s[i])) ++i;
+        } else {
+          throw FormulaError("malformed number '" + s.substr(start, e - start) +
+                                 "': an exponent needs digits",
+                             start, e - start);
+        }
+      }
+      // "1.2.3" or "2x": a number glued to more number or name characters.
+      if (i < n && (s[i] == '.' || is_ident_char(s[i]))) {
+        std::size_t j = i;
+        while (j < n && (s[j] == '.' || is_ident_char(s[j]))) ++j;
+        throw FormulaError("malformed number '" + s.substr(start, j - start) + "'", start,
+                           j - start);
+      }
+      Token t{decimal ? Tok::Decimal : Tok::Int, s.substr(start, i - start), start, 0};
+      t.value = std::strtod(t.text.c_str(), nullptr);
+      out.push_back(t);
+      continue;
+    }
+    if (is_ident_start(c)) {
+      while (i < n && is_ident_char(s[i])) ++i;
+      push(Tok::Ident, start, i - start);
+      continue;
+    }
+    char d = i + 1 < n ? s[i + 1] : '\0';
+    switch (c) {
+      case '(': push(Tok::LParen, i, 1); ++i; continue;
+      case ')': push(Tok::RParen, i, 1); ++i; continue;
+      case '[': push(Tok::LBracket, i, 1); ++i; continue;
+      case ']': push(Tok::RBracket, i, 1); ++i; continue;
+      case ',': push(Tok::Comma, i, 1); ++i; continue;
+      case '+': push(Tok::Plus, i, 1); ++i; continue;
+      case '-': push(Tok::Minus, i, 1); ++i; continue;
+      case '|': push(Tok::Bar, i, 1); ++i; continue;
+      case '/':
+        if (d == '/') throw FormulaError("'//' is not an operator (use '/')", i, 2);
+        push(Tok::Slash, i, 1); ++i; continue;
+      case '*':
+        if (d == '*') { push(Tok::Power, i, 2); i += 2; } else { push(Tok::Star, i, 1); ++i; }
+        continue;
+      case '<':
+        if (d == '=') { push(Tok::LessEq, i, 2); i += 2; } else { push(Tok::Less, i, 1); ++i; }
+        continue;
+      case '>':
+        if (d == '=') { push(Tok::GreaterEq, i, 2); i += 2; } else { push(Tok::Greater, i, 1); ++i; }
+        continue;
+      case '=':
+        if (d == '=') { push(Tok::EqEq, i, 2); i += 2; continue; }
+        throw FormulaError("'=' cannot appear in a formula (declare arguments in 'args')", i, 1);
+      case '!':
+        if (d == '=') { push(Tok::NotEq, i, 2); i += 2; continue; }
+        break;
+      case '^':
+        throw FormulaError("'^' is not an operator (use '**' or Pow(x, n))", i, 1);
+      default:
+        break;
+    }
+    // Report the whole UTF-8 character, not a lone byte.
+    std::size_t len = 1;
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0xC0) {
+      while (i + len < n && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80) ++len;
+    }
+    throw FormulaError("unexpected character '" + s.substr(i, len) + "'", i, 1);
+  }
+  out.push_back(Token{Tok::End, "", n, 0});
+  return out;
+}
+
+}  // namespace rkeops

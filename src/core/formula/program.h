@@ -1,0 +1,49 @@
+// A checked formula: the reduction, its formula as a DAG node, and the table
+// of arguments by position. This is what code generation and the cache see.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "formula/graph.h"
+
+namespace rkeops {
+
+enum Category { kVi = 0, kVj = 1, kPm = 2 };
+
+struct ArgDecl {
+  std::string name;  // empty for an input only written inline (Var(...))
+  int cat = 0;
+  int pos = 0;
+  int dim = 1;
+};
+
+enum class Reduction { Sum };
+
+const char* reduction_name(Reduction r);
+
+struct Program {
+  Graph graph;
+  Reduction reduction = Reduction::Sum;
+  int tag = 0;        // 0: reduce over j, M output rows; 1: over i, N rows
+  int formula = -1;   // root node of F
+  int out_cols = 0;   // columns of the result
+  std::vector<ArgDecl> args;  // indexed by position
+  std::string canonical;      // names replaced by positions; the cache key's core
+};
+
+// Parses "x = Vi(3)", "x=Vj(1,3)", "x = Var(2, 3, 0)" declarations; throws
+// ArgumentError naming the offending declaration.
+std::vector<ArgDecl> parse_arg_decls(const std::vector<std::string>& decls);
+
+// The whole front half of the pipeline: text -> syntax -> checked DAG.
+// Throws FormulaError (with position) or ArgumentError.
+Program compile_formula(const std::string& formula, const std::vector<std::string>& decls);
+
+// Canonical text of a program (deterministic, name-free).
+std::string canonical_text(const Program& p);
+
+// Every name the language reserves (operations, reductions, variable
+// keywords); used to reject argument names and to suggest spellings.
+const std::vector<std::string>& reserved_names();
+
+}  // namespace rkeops
