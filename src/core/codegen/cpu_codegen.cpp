@@ -98,11 +98,57 @@ class CpuEmitter {
     s << "};\n";
   }
 
-  // Name of component k of node id (dimension-1 nodes broadcast).
+  // Expression for component k of node id. Dimension-1 nodes broadcast;
+  // structural nodes (Extract, ExtractT, Concat, SumT, Zero) are views of
+  // their operand and emit no code.
   std::string comp(int id, int k) const {
     const Node& n = p_.graph[id];
-    if (n.op == Op::Zero) return "T{}";
-    return "v" + std::to_string(id) + "_" + std::to_string(n.dim == 1 ? 0 : k);
+    if (n.dim == 1) k = 0;
+    switch (n.op) {
+      case Op::Zero: return "T{}";
+      case Op::Extract: return comp(n.kids[0], static_cast<int>(n.ints[0]) + k);
+      case Op::ExtractT: {
+        int s = static_cast<int>(n.ints[0]), d = p_.graph.dim(n.kids[0]);
+        return (k >= s && k < s + d) ? comp(n.kids[0], k - s) : "T{}";
+      }
+      case Op::Concat: {
+        int d = p_.graph.dim(n.kids[0]);
+        return k < d ? comp(n.kids[0], k) : comp(n.kids[1], k - d);
+      }
+      case Op::SumT: return comp(n.kids[0], 0);
+      default: return "v" + std::to_string(id) + "_" + std::to_string(k);
+    }
+  }
+
+  static const char* function_of(Op op) {
+    switch (op) {
+      case Op::Exp: return "rk::exp";
+      case Op::Log: return "rk::log";
+      case Op::Sqrt: return "rk::sqrt";
+      case Op::Rsqrt: return "rk::rsqrt";
+      case Op::Sin: return "rk::sin";
+      case Op::Cos: return "rk::cos";
+      case Op::XLogX: return "rk::xlogx";
+      case Op::SinXDivX: return "rk::sinxdivx";
+      case Op::Asin: return "rk::asin";
+      case Op::Acos: return "rk::acos";
+      case Op::Atan: return "rk::atan";
+      case Op::Abs: return "rk::abs";
+      case Op::Sign: return "rk::sign";
+      case Op::Step: return "rk::step";
+      case Op::ReLU: return "rk::relu";
+      case Op::Floor: return "rk::floor";
+      case Op::Powf: return "rk::powf";
+      case Op::Atan2: return "rk::atan2";
+      case Op::Equal: return "rk::eq";
+      case Op::NotEqual: return "rk::ne";
+      case Op::LessThan: return "rk::lt";
+      case Op::LessOrEqual: return "rk::le";
+      case Op::Mod: return "rk::mod";
+      case Op::Clamp: return "rk::clamp";
+      case Op::IfElse: return "rk::ifelse";
+      default: return nullptr;
+    }
   }
 
   void emit_node(std::ostringstream& b, int id) {
@@ -110,11 +156,12 @@ class CpuEmitter {
     auto def = [&](int k, const std::string& expr) {
       b << "    const T v" << id << "_" << k << " = " << expr << ";\n";
     };
-    auto a = [&](int k) { return comp(n.kids[0], k); };
-    auto c = [&](int k) { return comp(n.kids[1], k); };
+    auto kid = [&](int which, int k) { return comp(n.kids[which], k); };
+    auto a = [&](int k) { return kid(0, k); };
+    auto cst = [](double v) { return "rk::cst<T>(" + num(v) + ")"; };
     switch (n.op) {
-      case Op::Zero:
-        return;
+      case Op::Zero: case Op::Extract: case Op::ExtractT: case Op::Concat: case Op::SumT:
+        return;  // views, see comp()
       case Op::Var: {
         int pos = static_cast<int>(n.ints[0]), cat = static_cast<int>(n.ints[1]);
         const char* side = cat == kPm ? "prm" : (cat == p_.tag ? "row" : "col");
@@ -123,46 +170,82 @@ class CpuEmitter {
         return;
       }
       case Op::Const:
-        def(0, "T{} + static_cast<real>(" + num(n.value) + ")");
+        def(0, cst(n.value));
         return;
-      case Op::Add:
-      case Op::Sub:
-      case Op::Mul:
-      case Op::Div: {
+      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: {
         const char* sym = n.op == Op::Add ? " + " : n.op == Op::Sub ? " - " : n.op == Op::Mul ? " * " : " / ";
-        for (int k = 0; k < n.dim; ++k) def(k, a(k) + sym + c(k));
+        for (int k = 0; k < n.dim; ++k) def(k, a(k) + sym + kid(1, k));
         return;
       }
       case Op::Neg:
         for (int k = 0; k < n.dim; ++k) def(k, "-" + a(k));
         return;
       case Op::Inv:
-        for (int k = 0; k < n.dim; ++k) def(k, "static_cast<real>(1) / " + a(k));
+        for (int k = 0; k < n.dim; ++k) def(k, "rk::cst<T>(1) / " + a(k));
         return;
       case Op::Square:
         for (int k = 0; k < n.dim; ++k) def(k, a(k) + " * " + a(k));
         return;
-      case Op::Exp:
-        for (int k = 0; k < n.dim; ++k) def(k, "rk::exp(" + a(k) + ")");
-        return;
       case Op::Pow:
-        for (int k = 0; k < n.dim; ++k)
-          def(k, "rk::powi<" + std::to_string(n.ints[0]) + ">(" + a(k) + ")");
+        for (int k = 0; k < n.dim; ++k) def(k, "rk::powi<" + std::to_string(n.ints[0]) + ">(" + a(k) + ")");
         return;
-      case Op::Sum:
-      case Op::SqNorm2:
-      case Op::Scalprod: {
-        int d = p_.graph.dim(n.kids[0]);
+      case Op::Round:
+        for (int k = 0; k < n.dim; ++k) def(k, "rk::round<" + std::to_string(n.ints[0]) + ">(" + a(k) + ")");
+        return;
+      case Op::ClampInt: case Op::DiffClampInt: {
+        std::string f = n.op == Op::ClampInt ? "rk::clamp(" : "rk::diffclamp(";
+        for (int k = 0; k < n.dim; ++k)
+          def(k, f + a(k) + ", " + cst((double)n.ints[0]) + ", " + cst((double)n.ints[1]) + ")");
+        return;
+      }
+      case Op::Sum: {
         std::string e;
-        for (int k = 0; k < d; ++k) {
-          std::string t = n.op == Op::Sum       ? a(k)
-                          : n.op == Op::SqNorm2 ? a(k) + " * " + a(k)
-                                                : a(k) + " * " + c(k);
-          e += (k ? " + " : "") + t;
-        }
+        for (int k = 0; k < p_.graph.dim(n.kids[0]); ++k) e += (k ? " + " : "") + a(k);
         def(0, e);
         return;
       }
+      case Op::Max: case Op::Min: case Op::ArgMax: case Op::ArgMin: {
+        // scan the components in order; strict comparisons keep the first
+        bool mx = n.op == Op::Max || n.op == Op::ArgMax;
+        bool arg = n.op == Op::ArgMax || n.op == Op::ArgMin;
+        std::string m = "m" + std::to_string(id), i = "i" + std::to_string(id);
+        b << "    T " << m << " = " << a(0) << ";\n";
+        if (arg) b << "    T " << i << " = T{};\n";
+        for (int k = 1; k < p_.graph.dim(n.kids[0]); ++k) {
+          if (arg)
+            b << "    " << i << " = rk::keep_arg_" << (mx ? "max(" : "min(") << i << ", " << m << ", "
+              << a(k) << ", " << cst(k) << ");\n";
+          b << "    " << m << " = rk::keep_" << (mx ? "max(" : "min(") << m << ", " << a(k) << ");\n";
+        }
+        def(0, arg ? i : m);
+        return;
+      }
+      case Op::OneHot: {
+        std::string r = "r" + std::to_string(id);
+        b << "    const T " << r << " = rk::trunc(" << a(0) << " + rk::cst<T>(0.5));\n";
+        for (int k = 0; k < n.dim; ++k) def(k, "rk::eq(" + r + ", " + cst(k) + ")");
+        return;
+      }
+      case Op::Bilinear: {
+        std::vector<std::string> terms(n.dim);
+        for (std::size_t t = 1; t + 2 < n.ints.size(); t += 3) {
+          int out = (int)n.ints[t], i = (int)n.ints[t + 1], j = (int)n.ints[t + 2];
+          std::string& e = terms[out];
+          e += (e.empty() ? "" : " + ") + a(i) + " * " + kid(1, j);
+        }
+        for (int k = 0; k < n.dim; ++k) def(k, terms[k].empty() ? "T{}" : terms[k]);
+        return;
+      }
+      default:
+        break;
+    }
+    if (const char* f = function_of(n.op)) {
+      for (int k = 0; k < n.dim; ++k) {
+        std::string args;
+        for (std::size_t c = 0; c < n.kids.size(); ++c) args += (c ? ", " : "") + kid((int)c, k);
+        def(k, std::string(f) + "(" + args + ")");
+      }
+      return;
     }
     throw Error(std::string("internal error: no CPU code for operation ") + op_name(n.op));
   }
