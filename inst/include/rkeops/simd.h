@@ -26,6 +26,14 @@
 
 #define RK_INLINE static inline __attribute__((always_inline))
 
+// RK_HAS_FMA: the target has fused multiply-add instructions (GCC defines
+// __FP_FAST_FMA, clang only the ISA macros).
+#if defined(__FP_FAST_FMA) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define RK_HAS_FMA 1
+#else
+#define RK_HAS_FMA 0
+#endif
+
 namespace rk {
 
 typedef __INT32_TYPE__ i32;
@@ -35,10 +43,12 @@ typedef __UINT64_TYPE__ u64;
 
 // Vector types. Comparisons of vfloat give vint32, of vdouble give vint64
 // (all bits set in true lanes), usable as masks with rk::select.
+// (The mask types are taken from the comparisons themselves: GCC gives
+// vectors of `long`, clang of `long long`, and overloads must match exactly.)
 typedef float vfloat __attribute__((vector_size(RK_VBYTES)));
 typedef double vdouble __attribute__((vector_size(RK_VBYTES)));
-typedef i32 vint32 __attribute__((vector_size(RK_VBYTES)));
-typedef i64 vint64 __attribute__((vector_size(RK_VBYTES)));
+typedef decltype(vfloat{} < vfloat{}) vint32;
+typedef decltype(vdouble{} < vdouble{}) vint64;
 typedef u32 vuint32 __attribute__((vector_size(RK_VBYTES)));
 typedef u64 vuint64 __attribute__((vector_size(RK_VBYTES)));
 
@@ -50,6 +60,39 @@ typedef double vdouble_u
 
 // Half a vfloat: as many lanes as vdouble (float <-> double conversions).
 typedef float vfloat_h __attribute__((vector_size(RK_VBYTES / 2)));
+
+typedef float vfloat16b __attribute__((vector_size(16)));
+typedef double vdouble16b __attribute__((vector_size(16)));
+RK_INLINE float hsum16(vfloat16b a) { return (a[0] + a[2]) + (a[1] + a[3]); }
+RK_INLINE double hsum16(vdouble16b a) { return a[0] + a[1]; }
+
+// Pairwise sum of the lanes of a RK_VBYTES vector of T: add the high half
+// to the low half until 16 bytes remain (halves moved by memcpy, which
+// compiles to register extracts), then the last lanes.
+template <class T, class V>
+RK_INLINE T hsum_tree(V v) {
+  typedef T v16 __attribute__((vector_size(16)));
+  v16 a;
+#if RK_VBYTES == 64
+  typedef T v32 __attribute__((vector_size(32)));
+  v32 h0, h1;
+  __builtin_memcpy(&h0, &v, 32);
+  __builtin_memcpy(&h1, reinterpret_cast<const char*>(&v) + 32, 32);
+  h0 += h1;
+  v16 b;
+  __builtin_memcpy(&a, &h0, 16);
+  __builtin_memcpy(&b, reinterpret_cast<const char*>(&h0) + 16, 16);
+  a += b;
+#elif RK_VBYTES == 32
+  v16 b;
+  __builtin_memcpy(&a, &v, 16);
+  __builtin_memcpy(&b, reinterpret_cast<const char*>(&v) + 16, 16);
+  a += b;
+#else
+  __builtin_memcpy(&a, &v, 16);
+#endif
+  return hsum16(a);
+}
 
 template <class T> struct simd;
 
@@ -64,11 +107,7 @@ template <> struct simd<float> {
   RK_INLINE vec broadcast(float x) { return x - vec{}; }
   RK_INLINE vec zero() { return vec{}; }
   // Pairwise tree sum: error grows as log2(lanes), not lanes.
-  RK_INLINE float hsum(vec v) {
-    for (int w = lanes / 2; w >= 1; w /= 2)
-      for (int i = 0; i < w; i++) v[i] += v[i + w];
-    return v[0];
-  }
+  RK_INLINE float hsum(vec v) { return hsum_tree<float>(v); }
 };
 
 template <> struct simd<double> {
@@ -80,11 +119,7 @@ template <> struct simd<double> {
   RK_INLINE void store(double* p, vec v) { *reinterpret_cast<vdouble_u*>(p) = v; }
   RK_INLINE vec broadcast(double x) { return x - vec{}; }
   RK_INLINE vec zero() { return vec{}; }
-  RK_INLINE double hsum(vec v) {
-    for (int w = lanes / 2; w >= 1; w /= 2)
-      for (int i = 0; i < w; i++) v[i] += v[i + w];
-    return v[0];
-  }
+  RK_INLINE double hsum(vec v) { return hsum_tree<double>(v); }
 };
 
 // select(mask, a, b): a where mask is true, b elsewhere. The mask comes
@@ -102,7 +137,7 @@ RK_INLINE vint64 select(vint64 m, vint64 a, vint64 b) { return m ? a : b; }
 RK_INLINE float fma(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
 RK_INLINE double fma(double a, double b, double c) { return __builtin_fma(a, b, c); }
 RK_INLINE vfloat fma(vfloat a, vfloat b, vfloat c) {
-#if defined(__FP_FAST_FMAF)
+#if RK_HAS_FMA
   vfloat r = c;
   for (int k = 0; k < simd<float>::lanes; k++) r[k] = __builtin_fmaf(a[k], b[k], c[k]);
   return r;
@@ -111,7 +146,7 @@ RK_INLINE vfloat fma(vfloat a, vfloat b, vfloat c) {
 #endif
 }
 RK_INLINE vdouble fma(vdouble a, vdouble b, vdouble c) {
-#if defined(__FP_FAST_FMA)
+#if RK_HAS_FMA
   vdouble r = c;
   for (int k = 0; k < simd<double>::lanes; k++) r[k] = __builtin_fma(a[k], b[k], c[k]);
   return r;
