@@ -5,12 +5,12 @@ rk_parse <- function(formula, args) {
     .Call(`_rkeops_rk_parse`, formula, args)
 }
 
-rk_generate_source <- function(formula, args, dtype) {
-    .Call(`_rkeops_rk_generate_source`, formula, args, dtype)
+rk_generate_source <- function(formula, args, dtype, sum_scheme = "block_sum") {
+    .Call(`_rkeops_rk_generate_source`, formula, args, dtype, sum_scheme)
 }
 
-rk_get_operator <- function(formula, args, dtype, toolchain, cache_dir, package_version) {
-    .Call(`_rkeops_rk_get_operator`, formula, args, dtype, toolchain, cache_dir, package_version)
+rk_get_operator <- function(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme = "block_sum") {
+    .Call(`_rkeops_rk_get_operator`, formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme)
 }
 
 rk_run <- function(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads) {

@@ -30,6 +30,7 @@ clean_rkeops <- function(verbose = TRUE) {
   n_operators <- sum(dir.exists(entries))
   unlink(entries, recursive = TRUE, force = TRUE)
   rk_forget_operators()
-  if (verbose) message(sprintf("rkeops: removed %d compiled operators from %s", n_operators, dir))
+  if (verbose) message(sprintf("rkeops: removed %d compiled operator%s from %s", n_operators,
+                               if (n_operators == 1) "" else "s", dir))
   invisible(dir)
 }

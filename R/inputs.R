@@ -52,7 +52,7 @@ as_numeric_input <- function(x, what) {
   }
   if (is.complex(x) || !(is.numeric(x) || is.logical(x))) {
     rkeops_abort(sprintf("%s must be a numeric matrix or vector, not %s", what,
-                         if (is.complex(x)) "a complex one" else class(x)[1]),
+                         if (is.complex(x)) "a complex one" else if (is.matrix(x)) paste("a", typeof(x), "matrix") else class(x)[1]),
                  class = "rkeops_input_error")
   }
   if (!is.double(x)) storage.mode(x) <- "double"

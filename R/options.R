@@ -49,9 +49,13 @@ NULL
 #' Get or set rkeops options
 #'
 #' @param name optional option name; `NULL` returns all options as a list.
-#' @param ... options to set, as `name = value` (see [rkeops_options]).
-#' @return `get_rkeops_options()`: the value of one option, or a named list of
-#'   all. `set_rkeops_options()`: the previous values, invisibly.
+#' @param ... options to set, as `name = value` (see [rkeops_options]); a
+#'   `NULL` value unsets the option (the `RKEOPS_<NAME>` environment variable
+#'   or the default applies again).
+#' @return `get_rkeops_options()`: the value in effect of one option, or a
+#'   named list of all. `set_rkeops_options()`: the previous settings of the
+#'   options it changed (`NULL` where unset), invisibly, so that
+#'   `do.call(set_rkeops_options, old)` restores them exactly.
 #' @examples
 #' get_rkeops_options()
 #' old <- set_rkeops_options(precision = "float64")
@@ -75,15 +79,14 @@ set_rkeops_options <- function(...) {
     rkeops_abort("set_rkeops_options() takes named arguments, e.g. set_rkeops_options(precision = \"float64\")",
                  class = "rkeops_option_error")
   }
-  old <- list()
-  for (name in names(new)) {
-    check_option_name(name)
-    value <- validate_option(name, new[[name]])
-    old[name] <- list(get_option(name))
-    opt <- list(value)
-    names(opt) <- paste0("rkeops.", name)
-    options(opt)
-  }
+  # Validate everything before changing anything: all or nothing.
+  for (name in names(new)) check_option_name(name)
+  values <- Map(function(name, value) if (is.null(value)) NULL else validate_option(name, value),
+                names(new), new)
+  keys <- paste0("rkeops.", names(new))
+  old <- stats::setNames(lapply(keys, getOption), names(new))
+  opts <- stats::setNames(values, keys)
+  options(opts)  # NULL unsets: back to RKEOPS_<NAME> or the default
   invisible(old)
 }
 

@@ -23,20 +23,21 @@ BEGIN_RCPP
 END_RCPP
 }
 // rk_generate_source
-SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std::string dtype);
-RcppExport SEXP _rkeops_rk_generate_source(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP) {
+SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std::string dtype, std::string sum_scheme);
+RcppExport SEXP _rkeops_rk_generate_source(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP sum_schemeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type formula(formulaSEXP);
     Rcpp::traits::input_parameter< std::vector<std::string> >::type args(argsSEXP);
     Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
-    rcpp_result_gen = Rcpp::wrap(rk_generate_source(formula, args, dtype));
+    Rcpp::traits::input_parameter< std::string >::type sum_scheme(sum_schemeSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_generate_source(formula, args, dtype, sum_scheme));
     return rcpp_result_gen;
 END_RCPP
 }
 // rk_get_operator
-SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype, List toolchain, std::string cache_dir, std::string package_version);
-RcppExport SEXP _rkeops_rk_get_operator(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP toolchainSEXP, SEXP cache_dirSEXP, SEXP package_versionSEXP) {
+SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype, List toolchain, std::string cache_dir, std::string package_version, std::string sum_scheme);
+RcppExport SEXP _rkeops_rk_get_operator(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP toolchainSEXP, SEXP cache_dirSEXP, SEXP package_versionSEXP, SEXP sum_schemeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type formula(formulaSEXP);
@@ -45,7 +46,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< List >::type toolchain(toolchainSEXP);
     Rcpp::traits::input_parameter< std::string >::type cache_dir(cache_dirSEXP);
     Rcpp::traits::input_parameter< std::string >::type package_version(package_versionSEXP);
-    rcpp_result_gen = Rcpp::wrap(rk_get_operator(formula, args, dtype, toolchain, cache_dir, package_version));
+    Rcpp::traits::input_parameter< std::string >::type sum_scheme(sum_schemeSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_get_operator(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -98,8 +100,8 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rkeops_rk_parse", (DL_FUNC) &_rkeops_rk_parse, 2},
-    {"_rkeops_rk_generate_source", (DL_FUNC) &_rkeops_rk_generate_source, 3},
-    {"_rkeops_rk_get_operator", (DL_FUNC) &_rkeops_rk_get_operator, 6},
+    {"_rkeops_rk_generate_source", (DL_FUNC) &_rkeops_rk_generate_source, 4},
+    {"_rkeops_rk_get_operator", (DL_FUNC) &_rkeops_rk_get_operator, 7},
     {"_rkeops_rk_run", (DL_FUNC) &_rkeops_rk_run, 10},
     {"_rkeops_rk_compiler_identity", (DL_FUNC) &_rkeops_rk_compiler_identity, 1},
     {"_rkeops_rk_cpu_identity", (DL_FUNC) &_rkeops_rk_cpu_identity, 0},

@@ -87,28 +87,33 @@ SEXP rk_parse(std::string formula, std::vector<std::string> args) {
                                         _["dim"] = dim, _["stringsAsFactors"] = false);
     return List::create(_["canonical"] = p.canonical, _["args"] = table,
                         _["reduction"] = std::string(rkeops::reduction_name(p.reduction)),
-                        _["tag"] = p.tag, _["out_cols"] = p.out_cols);
+                        _["tag"] = p.tag, _["out_cols"] = p.out_cols,
+                        _["sum_type"] = rkeops::is_sum_type(p.reduction));
   });
 }
 
 // [[Rcpp::export(rng = false)]]
-SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std::string dtype) {
+SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std::string dtype,
+                        std::string sum_scheme = "block_sum") {
   return guarded(formula, [&]() -> SEXP {
     rkeops::Program p = rkeops::compile_formula(formula, args);
     rkeops::CodegenOptions o;
     o.dtype = parse_dtype(dtype);
+    if (rkeops::is_sum_type(p.reduction)) o.sum_scheme = rkeops::parse_sum_scheme(sum_scheme);
     return wrap(rkeops::generate_cpu_source(p, o));
   });
 }
 
 // [[Rcpp::export(rng = false)]]
 SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype,
-                     List toolchain, std::string cache_dir, std::string package_version) {
+                     List toolchain, std::string cache_dir, std::string package_version,
+                     std::string sum_scheme = "block_sum") {
   return guarded(formula, [&]() -> SEXP {
     rkeops::Program p = rkeops::compile_formula(formula, args);
     rkeops::OperatorRequest req;
     req.program = &p;
     req.dtype = parse_dtype(dtype);
+    req.sum_scheme = rkeops::parse_sum_scheme(sum_scheme);
     req.package_version = package_version;
     req.cache_dir = cache_dir;
     req.toolchain = parse_toolchain(toolchain);

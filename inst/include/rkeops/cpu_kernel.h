@@ -12,7 +12,7 @@
 //   using real; using Red;                     value type, reduction
 //   static constexpr int ROW_CAT;              category indexing output rows (the tag)
 //   static constexpr int NROW, NCOL, NPRM;     scalar slots: output side, reduced side, parameters
-//   static constexpr int DIM;                  dimension of the formula
+//   static constexpr int DIM;                  values eval writes: F, then the weight G if any
 //   static const int row_slot[][2], col_slot[][2], prm_slot[][2];  {position, coordinate}
 //   template <class T> static void eval(const T* row, const T* col, const T* prm, T* out);
 #pragma once
@@ -50,7 +50,10 @@ struct CpuKernel {
   static constexpr int NR = F::NROW > 0 ? F::NROW : 1;
   static constexpr int NC = F::NCOL > 0 ? F::NCOL : 1;
   static constexpr int NP = F::NPRM > 0 ? F::NPRM : 1;
-  static constexpr i64 kTile = 4096;  // reduced-side rows per tile
+  // Reduced-side rows per tile. Reductions see indices relative to the tile
+  // start, exact in float32 (< 2^24), and keep absolute ones as integers.
+  static constexpr i64 kTile = 4096;
+  static_assert(kTile % W == 0 && kTile <= (i64(1) << 24), "tile size");
 
   const real* rowp[NR];
   const real* colp[NC];
@@ -78,13 +81,13 @@ struct CpuKernel {
       for (int r = 0; r < B; ++r)
         for (int s = 0; s < F::NROW; ++s) xr[r][s] = S::broadcast(rowp[s][i + r]);
       for (int s = 0; s < F::NPRM; ++s) pv[s] = S::broadcast(prm[s]);
-      for (int r = 0; r < B; ++r) Red::init(acc[r]);
+      for (int r = 0; r < B; ++r) Red::init(acc[r], st + r * Red::STATE);
       V jidx;
       for (int k = 0; k < W; ++k) jidx[k] = static_cast<real>(k);
       for (i64 j = j0; j < jv; j += W) {
         V yc[NC];
         for (int s = 0; s < F::NCOL; ++s) yc[s] = S::load(colp[s] + j);
-        const V jv_idx = jidx + static_cast<real>(j);
+        const V jv_idx = jidx + static_cast<real>(j - j0);  // exact: j - j0 < kTile
 #pragma GCC unroll 8
         for (int r = 0; r < B; ++r) {
           V f[F::DIM];
@@ -92,20 +95,20 @@ struct CpuKernel {
           Red::accumulate(acc[r], f, jv_idx);
         }
       }
-      for (int r = 0; r < B; ++r) Red::flush(st + r * Red::STATE, acc[r]);
+      for (int r = 0; r < B; ++r) Red::flush(st + r * Red::STATE, acc[r], j0);
     }
     for (int r = 0; r < B; ++r) {
       if (jv == j1) break;
       real xs[NR], acc[Red::ACC];
       for (int s = 0; s < F::NROW; ++s) xs[s] = rowp[s][i + r];
-      Red::init(acc);
+      Red::init(acc, st + r * Red::STATE);
       for (i64 j = jv; j < j1; ++j) {
         real yc[NC], f[F::DIM];
         for (int s = 0; s < F::NCOL; ++s) yc[s] = colp[s][j];
         F::eval(xs, yc, prm, f);
-        Red::accumulate(acc, f, static_cast<real>(j));
+        Red::accumulate(acc, f, static_cast<real>(j - j0));
       }
-      Red::flush_scalar(st + r * Red::STATE, acc);
+      Red::flush_scalar(st + r * Red::STATE, acc, j0);
     }
   }
 

@@ -54,6 +54,10 @@ std::string operator_key(const OperatorRequest& req) {
   const Toolchain& tc = req.toolchain;
   std::string text = req.program->canonical;
   text += "\ndtype=" + std::string(dtype_name(req.dtype));
+  // The scheme only changes sum-type reductions; the default keeps the key
+  // of earlier versions.
+  const SumScheme scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
+  if (scheme != SumScheme::Block) text += "\nsum_scheme=" + std::string(sum_scheme_name(scheme));
   text += "\nbackend=" + req.backend;
   text += "\ncompiler=" + tc.cxx + "|" + compiler_identity(tc.cxx);
   text += "\nflags=" + tc.std_flags + "|" + tc.opt_flags + "|" + tc.pic_flags + "|" + tc.openmp_flags;
@@ -99,6 +103,7 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
       make_dirs(op->dir);
       CodegenOptions co;
       co.dtype = req.dtype;
+      co.sum_scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
       co.key = key;
       write_file_atomic(op->source_path, generate_cpu_source(*req.program, co));
       std::string tmp = op->dir + "/operator.so.tmp" + std::to_string(::getpid());

@@ -18,6 +18,7 @@ namespace rkeops {
 struct OperatorRequest {
   const Program* program = nullptr;
   DType dtype = DType::Float32;
+  SumScheme sum_scheme = SumScheme::Block;  // only used by sum-type reductions
   std::string backend = "cpu";
   std::string package_version;
   std::string cache_dir;

@@ -17,6 +17,22 @@ namespace rkeops {
 
 const char* dtype_name(DType t) { return t == DType::Float32 ? "float32" : "float64"; }
 
+const char* sum_scheme_name(SumScheme s) {
+  switch (s) {
+    case SumScheme::Block: return "block_sum";
+    case SumScheme::Direct: return "direct_sum";
+    case SumScheme::Kahan: return "kahan_scheme";
+  }
+  return "?";
+}
+
+SumScheme parse_sum_scheme(const std::string& s) {
+  if (s == "block_sum") return SumScheme::Block;
+  if (s == "direct_sum") return SumScheme::Direct;
+  if (s == "kahan_scheme") return SumScheme::Kahan;
+  throw Error("unknown sum_scheme '" + s + "' (use \"block_sum\", \"direct_sum\" or \"kahan_scheme\")");
+}
+
 namespace {
 
 std::string num(double v) {
@@ -38,7 +54,9 @@ class CpuEmitter {
 
   std::string emit() {
     const Graph& g = p_.graph;
-    std::vector<int> order = g.topological({p_.formula});
+    std::vector<int> roots = {p_.formula};
+    if (p_.weight >= 0) roots.push_back(p_.weight);
+    std::vector<int> order = g.topological(roots);
     // Assign slots to the variables the formula reads, side by side.
     for (int id : order) {
       const Node& n = g[id];
@@ -50,14 +68,18 @@ class CpuEmitter {
     }
     std::ostringstream body;
     for (int id : order) emit_node(body, id);
-    int root = p_.formula;
-    for (int k = 0; k < g.dim(root); ++k)
-      body << "    out[" << k << "] = " << comp(root, k) << ";\n";
+    // out = F, then the weight G (if any).
+    const int DF = g.dim(p_.formula), DG = p_.weight >= 0 ? g.dim(p_.weight) : 0;
+    for (int k = 0; k < DF; ++k)
+      body << "    out[" << k << "] = " << comp(p_.formula, k) << ";\n";
+    for (int k = 0; k < DG; ++k)
+      body << "    out[" << DF + k << "] = " << comp(p_.weight, k) << ";\n";
 
     std::ostringstream s;
     const char* real = o_.dtype == DType::Float32 ? "float" : "double";
     s << "// rkeops operator (generated code: do not edit)\n"
       << "// " << reduction_name(p_.reduction) << ", axis " << p_.tag << ", " << dtype_name(o_.dtype)
+      << (is_sum_type(p_.reduction) ? std::string(", ") + sum_scheme_name(o_.sum_scheme) : "")
       << "\n// " << p_.canonical << "\n"
       << "#include <rkeops/cpu_kernel.h>\n\n"
       << "namespace {\n\nstruct Formula {\n"
@@ -65,8 +87,8 @@ class CpuEmitter {
       << "  static constexpr int ROW_CAT = " << p_.tag << ";\n"
       << "  static constexpr int NROW = " << slots_.row.size() << ", NCOL = " << slots_.col.size()
       << ", NPRM = " << slots_.prm.size() << ";\n"
-      << "  static constexpr int DIM = " << g.dim(root) << ";\n"
-      << "  using Red = rk::SumReduction<real, DIM>;\n";
+      << "  static constexpr int DF = " << DF << ", DG = " << DG << ", DIM = DF + DG;\n"
+      << "  using Red = " << reduction_type() << ";\n";
     slot_table(s, "row_slot", slots_.row);
     slot_table(s, "col_slot", slots_.col);
     slot_table(s, "prm_slot", slots_.prm);
@@ -88,6 +110,43 @@ class CpuEmitter {
   const Program& p_;
   const CodegenOptions& o_;
   Slots slots_;
+
+  // The reductions.h type of the program's reduction (F has DF components,
+  // the weight G DG).
+  std::string reduction_type() const {
+    const char* scheme = o_.sum_scheme == SumScheme::Direct  ? "rk::kDirectSum"
+                         : o_.sum_scheme == SumScheme::Kahan ? "rk::kKahanSum"
+                                                             : "rk::kBlockSum";
+    auto minmax = [](bool is_max, int out) {
+      return std::string("rk::MinMaxReduction<real, DF, ") + (is_max ? "true" : "false") + ", " +
+             std::to_string(out) + ">";
+    };
+    auto kmin = [&](int out) {
+      return "rk::KMinReduction<real, DF, " + std::to_string(p_.K) + ", " + std::to_string(out) + ">";
+    };
+    auto lse = [&](int mode) {
+      return "rk::LseReduction<real, DG, " + std::to_string(mode) + ", " + scheme + ">";
+    };
+    switch (p_.reduction) {
+      case Reduction::Sum: return std::string("rk::SumReduction<real, DF, ") + scheme + ">";
+      case Reduction::Max: return minmax(true, 0);
+      case Reduction::ArgMax: return minmax(true, 1);
+      case Reduction::MaxArgMax: return minmax(true, 2);
+      case Reduction::Min: return minmax(false, 0);
+      case Reduction::ArgMin: return minmax(false, 1);
+      case Reduction::MinArgMin: return minmax(false, 2);
+      case Reduction::KMin: return kmin(0);
+      case Reduction::ArgKMin: return kmin(1);
+      case Reduction::KMinArgKMin: return kmin(2);
+      case Reduction::MaxSumShiftExp: return lse(0);
+      case Reduction::MaxSumShiftExpWeight: return lse(1);
+      case Reduction::LogSumExp: return lse(2);
+      case Reduction::LogSumExpWeight: return lse(3);
+      case Reduction::SumSoftMaxWeight: return lse(4);
+      case Reduction::Zero: return "rk::ZeroReduction<real, DF>";
+    }
+    throw Error("internal error: no CPU code for this reduction");
+  }
 
   static void slot_table(std::ostringstream& s, const char* name,
                          const std::vector<std::pair<int, int>>& v) {

@@ -10,8 +10,16 @@ enum class DType { Float32, Float64 };
 
 const char* dtype_name(DType t);
 
+// Summation scheme of sum-type reductions (spec 6.3); ignored by the others.
+enum class SumScheme { Block, Direct, Kahan };
+
+const char* sum_scheme_name(SumScheme s);  // "block_sum", "direct_sum", "kahan_scheme"
+// Parses a scheme name; throws Error for an unknown one.
+SumScheme parse_sum_scheme(const std::string& s);
+
 struct CodegenOptions {
   DType dtype = DType::Float32;
+  SumScheme sum_scheme = SumScheme::Block;
   std::string key;  // embedded in the object, checked when it is loaded
 };
 

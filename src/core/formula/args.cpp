@@ -26,7 +26,7 @@ bool valid_name(const std::string& s) {
 
 // Non-negative integer that fits comfortably in an int.
 bool parse_count(const std::string& s, long& out) {
-  if (s.empty() || s.size() > 9) return false;
+  if (s.empty() || s.size() > 6) return false;
   for (char c : s)
     if (!std::isdigit(static_cast<unsigned char>(c))) return false;
   out = std::stol(s);
@@ -105,7 +105,8 @@ std::vector<ArgDecl> parse_arg_decls(const std::vector<std::string>& decls) {
     } else {
       throw ArgumentError(where + ": " + form, (int)i);
     }
-    if (dim < 1) throw ArgumentError(where + ": the dimension must be at least 1", (int)i);
+    if (dim < 1 || dim > 10000)
+      throw ArgumentError(where + ": the dimension must be between 1 and 10000", (int)i);
     if (pos >= 0) ++with_pos;
     d.dim = static_cast<int>(dim);
     d.pos = pos >= 0 ? static_cast<int>(pos) : static_cast<int>(i);

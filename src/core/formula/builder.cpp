@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "formula/autodiff.h"
 #include "formula/errors.h"
 #include "formula/program.h"
 #include "formula/syntax.h"
@@ -17,25 +18,18 @@ namespace {
 // Names of the spec that this version does not implement yet: a user who
 // writes one is told so instead of "unknown operation".
 const char* const kPlannedNames[] = {
-    "ArgKMin_Reduction", "ArgKMinReduction", "ArgMax_Reduction", "ArgMaxReduction",
-    "ArgMin_Reduction", "ArgMinReduction", "AutoFactorize", "BSpline", "Diff", "Divergence",
-    "Factorize", "Grad", "Grad_WithSavedForward", "GradFromInd", "GradFromPos", "GradMatrix",
-    "KMin_ArgKMin_Reduction", "KMinArgKMinReduction", "KMin_Reduction", "KMinReduction",
-    "Laplacian", "LogSumExp_Reduction", "LogSumExpReduction", "LogSumExpVectReduction",
-    "LogSumExpWeight_Reduction", "Max_ArgMax_Reduction", "MaxArgMaxReduction", "Max_Reduction",
-    "MaxReduction", "Max_SumShiftExp_Reduction", "Max_SumShiftExpWeight_Reduction",
-    "Min_ArgMin_Reduction", "Min_Reduction", "MinReduction", "SoftDTW_SqDist",
-    "SumSoftMaxWeight_Reduction", "Zero_Reduction", "Diff_WithSavedForward", "Real2Complex",
-    "Imag2Complex", "ComplexReal", "ComplexImag", "Conj", "ComplexAdd", "ComplexSubtract",
-    "ComplexMult", "ComplexRealScal", "ComplexDivide", "ComplexSquareAbs", "ComplexAbs",
-    "ComplexAngle", "ComplexExp", "ComplexExp1j", "ComplexSum", "ComplexSumT", "ComplexScal",
-    "TraceOperator", "AdjointOperator", "SumLinOperator",
+    "AutoFactorize", "BSpline", "Factorize", "Grad_WithSavedForward",
+    "GradFromInd", "GradFromPos", "SoftDTW_SqDist",
+    "Diff_WithSavedForward", "Real2Complex", "Imag2Complex", "ComplexReal", "ComplexImag", "Conj",
+    "ComplexAdd", "ComplexSubtract", "ComplexMult", "ComplexRealScal", "ComplexDivide",
+    "ComplexSquareAbs", "ComplexAbs", "ComplexAngle", "ComplexExp", "ComplexExp1j", "ComplexSum",
+    "ComplexSumT", "ComplexScal", "TraceOperator", "AdjointOperator", "SumLinOperator",
 };
 
 // Every operation name this version understands (spec sections 3.2-3.7).
 const std::vector<std::string>& implemented() {
   static const std::vector<std::string> v = {
-      "Abs", "Acos", "Add", "ArgMax", "ArgMin", "Asin", "Atan", "Atan2", "CauchyKernel", "Clamp",
+      "Abs", "Acos", "Add", "ArgMax", "Diff", "Divergence", "Grad", "GradMatrix", "Laplacian", "ArgMin", "Asin", "Atan", "Atan2", "CauchyKernel", "Clamp",
       "ClampInt", "Concat", "Cos", "CurlFreeGaussKernel", "DiffClampInt", "DivFreeGaussKernel",
       "Divide", "Elem", "ElemT", "Equal", "Exp", "Extract", "ExtractT", "Floor", "GaussKernel",
       "IfElse", "Ind", "IntCst", "IntInv", "InverseMultiquadricKernel", "Inv", "Kron",
@@ -53,11 +47,42 @@ bool is_implemented(const std::string& n) {
   return std::find(v.begin(), v.end(), n) != v.end();
 }
 
+// Reduction names, with the K1 spellings of spec 2.10 as aliases.
 const std::map<std::string, Reduction>& reductions() {
   static const std::map<std::string, Reduction> m = {
-      {"Sum_Reduction", Reduction::Sum}, {"SumReduction", Reduction::Sum}};
+      {"Sum_Reduction", Reduction::Sum},
+      {"SumReduction", Reduction::Sum},
+      {"Max_Reduction", Reduction::Max},
+      {"MaxReduction", Reduction::Max},
+      {"Min_Reduction", Reduction::Min},
+      {"MinReduction", Reduction::Min},
+      {"ArgMax_Reduction", Reduction::ArgMax},
+      {"ArgMaxReduction", Reduction::ArgMax},
+      {"ArgMin_Reduction", Reduction::ArgMin},
+      {"ArgMinReduction", Reduction::ArgMin},
+      {"Max_ArgMax_Reduction", Reduction::MaxArgMax},
+      {"MaxArgMaxReduction", Reduction::MaxArgMax},
+      {"Min_ArgMin_Reduction", Reduction::MinArgMin},
+      {"MinArgMinReduction", Reduction::MinArgMin},
+      {"KMin_Reduction", Reduction::KMin},
+      {"KMinReduction", Reduction::KMin},
+      {"ArgKMin_Reduction", Reduction::ArgKMin},
+      {"ArgKMinReduction", Reduction::ArgKMin},
+      {"KMin_ArgKMin_Reduction", Reduction::KMinArgKMin},
+      {"KMinArgKMinReduction", Reduction::KMinArgKMin},
+      {"LogSumExp_Reduction", Reduction::LogSumExp},
+      {"LogSumExpWeight_Reduction", Reduction::LogSumExpWeight},
+      {"SumSoftMaxWeight_Reduction", Reduction::SumSoftMaxWeight},
+      {"Max_SumShiftExp_Reduction", Reduction::MaxSumShiftExp},
+      {"LogSumExpReduction", Reduction::MaxSumShiftExp},
+      {"Max_SumShiftExpWeight_Reduction", Reduction::MaxSumShiftExpWeight},
+      {"LogSumExpVectReduction", Reduction::MaxSumShiftExpWeight},
+      {"Zero_Reduction", Reduction::Zero}};
   return m;
 }
+
+// Largest K * dim(F) of the KMin family (the sorted lists are kept per lane).
+constexpr long long kMaxKD = 1024;
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -84,8 +109,11 @@ std::string suggest(const std::string& name, const std::vector<std::string>& can
       best = c;
     }
   }
-  return best.empty() ? "" : "(did you mean '" + best + "'?)";
+  return best.empty() ? "" : "did you mean '" + best + "'?";
 }
+
+// Largest dimension of any value in a formula.
+constexpr int kMaxDim = 10000;
 
 std::string plural(long n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -106,17 +134,66 @@ class Builder {
            "the formula must be a reduction, such as Sum_Reduction(F, 0) (reduce over j, "
            "one row per i) or Sum_Reduction(F, 1) (reduce over i, one row per j)");
     }
-    p_.reduction = reductions().at(s.text);
-    if (s.args.size() != 2)
-      fail(s, "'" + s.text + "' takes 2 arguments (formula, axis), got " +
+    const Reduction r = reductions().at(s.text);
+    const std::string& name = s.text;
+    p_.reduction = r;
+    // Argument order by family (spec 4.1): (F, t), (F, K, t), (F, G, t),
+    // (F, t, G) for the core Max_SumShiftExpWeight, (d, t) for Zero.
+    const bool kmin = r == Reduction::KMin || r == Reduction::ArgKMin || r == Reduction::KMinArgKMin;
+    const bool weight_before = r == Reduction::LogSumExpWeight || r == Reduction::SumSoftMaxWeight;
+    const bool weight_after = r == Reduction::MaxSumShiftExpWeight;
+    const bool lse = weight_before || weight_after || r == Reduction::LogSumExp ||
+                     r == Reduction::MaxSumShiftExp;
+    const char* what = kmin           ? "formula, K, axis"
+                       : weight_before ? "formula, weight, axis"
+                       : weight_after  ? "formula, axis, weight"
+                       : r == Reduction::Zero ? "dimension, axis"
+                                              : "formula, axis";
+    const std::size_t nargs = (kmin || weight_before || weight_after) ? 3 : 2;
+    if (s.args.size() != nargs)
+      fail(s, "'" + name + "' takes " + std::to_string(nargs) + " arguments (" + what + "), got " +
                   std::to_string(s.args.size()), true);
-    p_.formula = build(*s.args[0]);
-    p_.tag = static_cast<int>(int_param(*s.args[1], s.text, "axis"));
+    const Syntax& axis = *s.args[weight_before || kmin ? 2 : 1];
+    if (r == Reduction::Zero) {
+      long long d = int_param(*s.args[0], name, "dimension");
+      if (d < 1) fail(*s.args[0], "the dimension of '" + name + "' must be at least 1");
+      if (d > 100000) fail(*s.args[0], "the dimension of '" + name + "' is too large");
+      p_.formula = p_.graph.zero(static_cast<int>(d));
+    } else {
+      p_.formula = build(*s.args[0]);
+    }
+    const int D = p_.graph.dim(p_.formula);
+    if (lse && D != 1)
+      fail(*s.args[0], "'" + name + "' needs a formula of dimension 1, but '" +
+                           text_of(*s.args[0]) + "' has dimension " + std::to_string(D));
+    if (kmin) {
+      long long k = int_param(*s.args[1], name, "K");
+      if (k < 1) fail(*s.args[1], "the K of '" + name + "' must be at least 1, got " + std::to_string(k));
+      // The K best of every component live in registers (and on the stack)
+      // for each SIMD lane: keep that bounded.
+      if (k * D > kMaxKD)
+        fail(*s.args[1], "K times the dimension of the formula is " + std::to_string(k * D) +
+                             " in '" + name + "', more than this version supports (" +
+                             std::to_string(kMaxKD) + ")");
+      p_.K = static_cast<int>(k);
+    }
+    if (weight_before || weight_after) p_.weight = build(*s.args[weight_before ? 1 : 2]);
+    p_.tag = static_cast<int>(int_param(axis, name, "axis"));
     if (p_.tag != 0 && p_.tag != 1)
-      fail(*s.args[1], "the axis of '" + s.text +
-                           "' must be 0 (reduce over j, one row per i) or 1 (reduce over i, "
-                           "one row per j)");
-    p_.out_cols = p_.graph.dim(p_.formula);
+      fail(axis, "the axis of '" + name +
+                     "' must be 0 (reduce over j, one row per i) or 1 (reduce over i, "
+                     "one row per j)");
+    const int DG = p_.weight >= 0 ? p_.graph.dim(p_.weight) : 0;
+    switch (r) {
+      case Reduction::MaxArgMax: case Reduction::MinArgMin: p_.out_cols = 2 * D; break;
+      case Reduction::KMin: case Reduction::ArgKMin: p_.out_cols = p_.K * D; break;
+      case Reduction::KMinArgKMin: p_.out_cols = 2 * p_.K * D; break;
+      case Reduction::LogSumExp: p_.out_cols = 1; break;
+      case Reduction::LogSumExpWeight: case Reduction::SumSoftMaxWeight: p_.out_cols = DG; break;
+      case Reduction::MaxSumShiftExp: p_.out_cols = 2; break;
+      case Reduction::MaxSumShiftExpWeight: p_.out_cols = 1 + DG; break;
+      default: p_.out_cols = D;
+    }
   }
 
  private:
@@ -237,7 +314,17 @@ class Builder {
     return p_.graph.var(pos, dim, cat);
   }
 
+  // Every node built from the text is checked against the size limit, so a
+  // formula cannot ask for gigabytes of generated code.
   int build(const Syntax& s) {
+    int id = build_node(s);
+    if (p_.graph.dim(id) > kMaxDim)
+      fail(s, "this expression has dimension " + std::to_string(p_.graph.dim(id)) +
+                  ", more than rkeops supports (" + std::to_string(kMaxDim) + ")");
+    return id;
+  }
+
+  int build_node(const Syntax& s) {
     switch (s.kind) {
       case Syntax::Number:
         return p_.graph.constant(s.value);
@@ -258,7 +345,7 @@ class Builder {
         std::string list;
         for (const auto& kv : declared_) list += (list.empty() ? "" : ", ") + kv.first;
         fail(s, "unknown variable '" + s.text + "'", false,
-             (hint.empty() ? "" : hint + "; ") + "declared arguments are: " + list);
+             "(" + (hint.empty() ? "" : hint + " ") + "declared arguments: " + list + ")");
       }
       case Syntax::Unary: {
         if (s.text == "+") return build(*s.args[0]);
@@ -320,6 +407,8 @@ class Builder {
   int call_structure(const Syntax& s, bool* handled);
   int call_norms_and_kernels(const Syntax& s, bool* handled);
   int call_tensor(const Syntax& s, bool* handled);
+  int call_calculus(const Syntax& s, bool* handled);
+  int variable_operand(const Syntax& s, const std::string& op);
 };
 
 // Element-wise functions of one formula.
@@ -374,9 +463,11 @@ int Builder::call(const Syntax& s) {
   int r = call_structure(s, &handled);
   if (!handled) r = call_norms_and_kernels(s, &handled);
   if (!handled) r = call_tensor(s, &handled);
+  if (!handled) r = call_calculus(s, &handled);
   if (handled) return r;
   if (is_planned(f)) fail(s, "'" + f + "' is not supported yet by this version of rkeops", true);
-  fail(s, "unknown operation '" + f + "'", true, suggest(f, known_names()));
+  std::string hint = suggest(f, known_names());
+  fail(s, "unknown operation '" + f + "'", true, hint.empty() ? "" : "(" + hint + ")");
 }
 
 // Constants, variables, integer-parameter operations, vector structure.
@@ -597,6 +688,61 @@ int Builder::call_norms_and_kernels(const Syntax& s, bool* handled) {
   return g.add(g.mul(l, divfree), g.mul(g.sub(g.constant(1), l), curlfree));
 }
 
+// The variable a derivative is taken with respect to.
+int Builder::variable_operand(const Syntax& s, const std::string& op) {
+  int v = build(s);
+  if (p_.graph[v].op != Op::Var)
+    fail(s, "'" + op + "' differentiates with respect to a variable, but '" + text_of(s) +
+                "' is not a variable");
+  return v;
+}
+
+// Symbolic differential operators inside formulas (spec 3.8).
+int Builder::call_calculus(const Syntax& s, bool* handled) {
+  const std::string& f = s.text;
+  Graph& g = p_.graph;
+  *handled = true;
+  if (f == "Grad" || f == "Diff") {
+    if (f == "Grad" && s.args.size() == 2)
+      fail(s, "'Grad' needs the gradient input: Grad(F, v, e) with e of the dimension of F", true);
+    arity(s, 3, f == "Grad" ? "a formula, a variable and the gradient input" : "a formula, a variable and a direction");
+    if (s.args[0]->kind == Syntax::Call && reductions().count(s.args[0]->text))
+      fail(s, "'" + f + "' of a reduction is only allowed at the top level of the formula", true);
+    int F = build(*s.args[0]);
+    int v = variable_operand(*s.args[1], f);
+    int e = build(*s.args[2]);
+    if (f == "Grad") {
+      require(g.dim(e) == g.dim(F) || g.dim(e) == 1, *s.args[2],
+              "the gradient input of 'Grad' must have the dimension of the formula (" +
+                  std::to_string(g.dim(F)) + ") or 1, but " + dim_of(*s.args[2], e));
+      return vjp(g, F, v, e);
+    }
+    require(g.dim(e) == g.dim(v), *s.args[2],
+            "the direction of 'Diff' must have the dimension of the variable (" +
+                std::to_string(g.dim(v)) + "), but " + dim_of(*s.args[2], e));
+    return jvp(g, F, v, e);
+  }
+  if (f == "GradMatrix" || f == "Divergence" || f == "Laplacian") {
+    arity(s, 2, "a formula and a variable");
+    int F = build(*s.args[0]);
+    int v = variable_operand(*s.args[1], f);
+    require((long long)g.dim(F) * g.dim(v) <= kMaxDim, s,
+            "'" + f + "' of a formula of dimension " + std::to_string(g.dim(F)) +
+                " with respect to a variable of dimension " + std::to_string(g.dim(v)) +
+                " is too large");
+    if (f == "GradMatrix") return jacobian(g, F, v);
+    if (f == "Divergence") {
+      require(g.dim(F) == g.dim(v), s, "'Divergence' needs a formula of the dimension of the variable (" +
+                                           std::to_string(g.dim(v)) + "), but " + dim_of(*s.args[0], F));
+      return divergence(g, F, v);
+    }
+    require(g.dim(F) == 1, *s.args[0], "'Laplacian' needs a formula of dimension 1, but " + dim_of(*s.args[0], F));
+    return laplacian(g, F, v);
+  }
+  *handled = false;
+  return -1;
+}
+
 // Matrices packed in vectors, row-major (spec 3.7).
 int Builder::call_tensor(const Syntax& s, bool* handled) {
   const std::string& f = s.text;
@@ -629,12 +775,13 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
     std::vector<int> da = int_list(*s.args[2], f, "dimensions of f"),
                      db = int_list(*s.args[3], f, "dimensions of g"), ca, cb, perm;
     auto prod = [](const std::vector<int>& v) { long long p = 1; for (int x : v) p *= x; return p; };
-    for (int x : da) require(x >= 1, *s.args[2], "dimensions must be at least 1");
-    for (int x : db) require(x >= 1, *s.args[3], "dimensions must be at least 1");
+    for (int x : da) require(x >= 1 && x <= kMaxDim, *s.args[2], "dimensions must be between 1 and " + std::to_string(kMaxDim));
+    for (int x : db) require(x >= 1 && x <= kMaxDim, *s.args[3], "dimensions must be between 1 and " + std::to_string(kMaxDim));
     require(prod(da) == g.dim(a), *s.args[2], "the dimensions of f multiply to " + std::to_string(prod(da)) +
                                                   " but " + dim_of(*s.args[0], a));
     require(prod(db) == g.dim(b), *s.args[3], "the dimensions of g multiply to " + std::to_string(prod(db)) +
                                                   " but " + dim_of(*s.args[1], b));
+    require(prod(da) * prod(db) <= 1000000, s, "'" + f + "' of tensors this large is not supported");
     if (kron) {
       require(da.size() == db.size(), s, "'Kron' needs f and g of the same number of axes");
       int r = (int)da.size();
@@ -674,8 +821,29 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
 const char* reduction_name(Reduction r) {
   switch (r) {
     case Reduction::Sum: return "Sum_Reduction";
+    case Reduction::Max: return "Max_Reduction";
+    case Reduction::Min: return "Min_Reduction";
+    case Reduction::ArgMax: return "ArgMax_Reduction";
+    case Reduction::ArgMin: return "ArgMin_Reduction";
+    case Reduction::MaxArgMax: return "Max_ArgMax_Reduction";
+    case Reduction::MinArgMin: return "Min_ArgMin_Reduction";
+    case Reduction::KMin: return "KMin_Reduction";
+    case Reduction::ArgKMin: return "ArgKMin_Reduction";
+    case Reduction::KMinArgKMin: return "KMin_ArgKMin_Reduction";
+    case Reduction::LogSumExp: return "LogSumExp_Reduction";
+    case Reduction::LogSumExpWeight: return "LogSumExpWeight_Reduction";
+    case Reduction::SumSoftMaxWeight: return "SumSoftMaxWeight_Reduction";
+    case Reduction::MaxSumShiftExp: return "Max_SumShiftExp_Reduction";
+    case Reduction::MaxSumShiftExpWeight: return "Max_SumShiftExpWeight_Reduction";
+    case Reduction::Zero: return "Zero_Reduction";
   }
   return "?";
+}
+
+bool is_sum_type(Reduction r) {
+  return r == Reduction::Sum || r == Reduction::LogSumExp || r == Reduction::LogSumExpWeight ||
+         r == Reduction::SumSoftMaxWeight || r == Reduction::MaxSumShiftExp ||
+         r == Reduction::MaxSumShiftExpWeight;
 }
 
 const std::vector<std::string>& reserved_names() {

@@ -12,7 +12,9 @@ namespace rkeops {
 
 std::string canonical_text(const Program& p) {
   const Graph& g = p.graph;
-  std::vector<int> order = g.topological({p.formula});
+  std::vector<int> roots = {p.formula};
+  if (p.weight >= 0) roots.push_back(p.weight);
+  std::vector<int> order = g.topological(roots);
   std::vector<int> number(g.size(), -1);
   std::string out;
   for (std::size_t k = 0; k < order.size(); ++k) {
@@ -36,8 +38,10 @@ std::string canonical_text(const Program& p) {
     }
     out += ");";
   }
-  out += std::string(reduction_name(p.reduction)) + "(n" + std::to_string(number[p.formula]) +
-         "," + std::to_string(p.tag) + ")|args:";
+  out += std::string(reduction_name(p.reduction)) + "(n" + std::to_string(number[p.formula]);
+  if (p.K > 0) out += ",K=" + std::to_string(p.K);
+  if (p.weight >= 0) out += ",w=n" + std::to_string(number[p.weight]);
+  out += "," + std::to_string(p.tag) + ")|args:";
   for (const ArgDecl& a : p.args)
     out += std::to_string(a.cat) + "," + std::to_string(a.dim) + ";";
   return out;

@@ -200,6 +200,7 @@ int Graph::simplify(Op op, const std::vector<int>& k, const std::vector<long lon
     case Op::Add:
       if (z(k[0]) && same_dim(k[1])) return k[1];
       if (z(k[1]) && same_dim(k[0])) return k[0];
+      if (k[0] == k[1]) return mul(constant(2), k[0]);
       break;
     case Op::Sub:
       if (z(k[1]) && same_dim(k[0])) return k[0];

@@ -168,10 +168,9 @@ class Parser {
           for (;;) {
             call->args.push_back(argument());
             if (peek().kind == Tok::Comma) {
-              next();
+              std::size_t comma = next().pos;
               if (peek().kind == Tok::RParen)
-                throw FormulaError("trailing ',' in the arguments of '" + id.text + "'",
-                                   peek().pos, 1);
+                throw FormulaError("trailing ',' in the arguments of '" + id.text + "'", comma, 1);
               continue;
             }
             if (peek().kind == Tok::RParen) break;

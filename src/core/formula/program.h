@@ -17,15 +17,27 @@ struct ArgDecl {
   int dim = 1;
 };
 
-enum class Reduction { Sum };
+// Reductions of spec 4.1. The front-end forms LogSumExp, LogSumExpWeight and
+// SumSoftMaxWeight are computed directly (state of spec 4.3, finalized in
+// the operator), not rewritten to Max_SumShiftExp(Weight).
+enum class Reduction {
+  Sum, Max, Min, ArgMax, ArgMin, MaxArgMax, MinArgMin, KMin, ArgKMin, KMinArgKMin,
+  LogSumExp, LogSumExpWeight, SumSoftMaxWeight, MaxSumShiftExp, MaxSumShiftExpWeight, Zero
+};
 
 const char* reduction_name(Reduction r);
+
+// Sum-type reductions (spec 6.2, 6.3): the ones a summation scheme applies to.
+bool is_sum_type(Reduction r);
 
 struct Program {
   Graph graph;
   Reduction reduction = Reduction::Sum;
   int tag = 0;        // 0: reduce over j, M output rows; 1: over i, N rows
-  int formula = -1;   // root node of F
+  int formula = -1;   // root node of F (Zero_Reduction: a Zero node of dimension d)
+  int weight = -1;    // root node of the weight G (LogSumExpWeight, SumSoftMaxWeight,
+                      // Max_SumShiftExpWeight), -1 if none
+  int K = 0;          // K of the KMin family, 0 otherwise
   int out_cols = 0;   // columns of the result
   std::vector<ArgDecl> args;  // indexed by position
   std::string canonical;      // names replaced by positions; the cache key's core
