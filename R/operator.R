@@ -173,12 +173,35 @@ run_kernel <- function(state, input, inner_dim) {
   }
   info <- state$info
   by_column <- points_are_columns(inner_dim)
-  checked <- check_inputs(input, info$args, by_column)
+  checked <- check_inputs(input, user_args(info), by_column)
+  values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim))
   handle <- load_variant(state, get_option("precision"))
-  res <- core_call(rk_run, handle$ptr, checked$values, info$args$cat, info$args$dim,
+  res <- core_call(rk_run, handle$ptr, values, info$args$cat, info$args$dim,
                    checked$M, checked$N, info$tag, info$out_cols, by_column,
                    default_threads())
+  if (isTRUE(info$sum_rows)) res <- matrix(colSums(res), nrow = 1)  # a parameter's gradient
   if (by_column) t(res) else res
+}
+
+# The arguments the user supplies (a gradient may add hidden ones after them).
+user_args <- function(info) {
+  info$args[!info$args$pos %in% info$saved$pos, , drop = FALSE]
+}
+
+# Hidden inputs of gradients of the log-sum-exp family: the forward
+# reductions' results, computed by their own operators on the same inputs.
+compute_saved_inputs <- function(state, values, inner_dim) {
+  saved <- state$info$saved
+  if (is.null(saved) || nrow(saved) == 0) return(list())
+  if (is.null(state$saved_ops)) {
+    state$saved_ops <- lapply(saved$formula, keops_kernel, args = state$args,
+                              sum_scheme = state$sum_scheme)
+  }
+  lapply(seq_len(nrow(saved)), function(k) {
+    op <- state$saved_ops[[k]]
+    positions <- op()$args_info$pos
+    op(values[positions + 1], inner_dim = inner_dim)
+  })
 }
 
 describe_operator <- function(state) {
@@ -188,7 +211,7 @@ describe_operator <- function(state) {
   list(
     formula = state$formula,
     args = state$args,
-    args_info = info$args,
+    args_info = user_args(info),
     reduction = info$reduction,
     axis = info$tag,
     output_dim = info$out_cols,

@@ -85,10 +85,20 @@ SEXP rk_parse(std::string formula, std::vector<std::string> args) {
     }
     DataFrame table = DataFrame::create(_["name"] = name, _["cat"] = cat, _["pos"] = pos,
                                         _["dim"] = dim, _["stringsAsFactors"] = false);
+    std::size_t ns = p.saved.size();
+    CharacterVector sformula(ns);
+    IntegerVector spos(ns);
+    for (std::size_t k = 0; k < ns; ++k) {
+      sformula[k] = p.saved[k].formula;
+      spos[k] = p.saved[k].pos;
+    }
+    DataFrame saved = DataFrame::create(_["formula"] = sformula, _["pos"] = spos,
+                                        _["stringsAsFactors"] = false);
     return List::create(_["canonical"] = p.canonical, _["args"] = table,
                         _["reduction"] = std::string(rkeops::reduction_name(p.reduction)),
                         _["tag"] = p.tag, _["out_cols"] = p.out_cols,
-                        _["sum_type"] = rkeops::is_sum_type(p.reduction));
+                        _["sum_type"] = rkeops::is_sum_type(p.reduction),
+                        _["saved"] = saved, _["sum_rows"] = p.sum_rows);
   });
 }
 

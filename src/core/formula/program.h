@@ -10,6 +10,14 @@ namespace rkeops {
 
 enum Category { kVi = 0, kVj = 1, kPm = 2 };
 
+// The result of another operator (a forward reduction) that a gradient
+// needs, given to this one as the hidden input at `pos` (spec 5.4: the
+// log-sum-exp family's gradients use the forward output).
+struct SavedForward {
+  std::string formula;  // same arguments as this operator
+  int pos = 0, cat = 0, dim = 1;
+};
+
 struct ArgDecl {
   std::string name;  // empty for an input only written inline (Var(...))
   int cat = 0;
@@ -39,7 +47,9 @@ struct Program {
                       // Max_SumShiftExpWeight), -1 if none
   int K = 0;          // K of the KMin family, 0 otherwise
   int out_cols = 0;   // columns of the result
-  std::vector<ArgDecl> args;  // indexed by position
+  std::vector<ArgDecl> args;  // indexed by position (saved inputs included)
+  std::vector<SavedForward> saved;  // hidden inputs computed by other operators
+  bool sum_rows = false;      // gradient w.r.t. a parameter: the caller sums the rows
   std::string canonical;      // names replaced by positions; the cache key's core
 };
 
