@@ -152,18 +152,35 @@ keops_kernel <- function(formula, args,
 
 # The compiled operator for one precision, compiling it if needed.
 load_variant <- function(state, precision) {
-  handle <- state$loaded[[precision]]
+  toolchain <- current_toolchain()
+  variant <- variant_key(precision, toolchain)
+  handle <- state$loaded[[variant]]
   if (!is.null(handle)) return(handle)
-  handle <- core_call(rk_get_operator, state$formula, state$args, precision,
-                      current_toolchain(), get_rkeops_cache_dir(),
-                      as.character(utils::packageVersion("rkeops")), state$sum_scheme)
+  build <- function(cache_dir) {
+    core_call(rk_get_operator, state$formula, state$args, precision, toolchain, cache_dir,
+              as.character(utils::packageVersion("rkeops")), state$sum_scheme)
+  }
+  handle <- tryCatch(build(get_rkeops_cache_dir()), rkeops_cache_error = function(e) {
+    # A read-only or full cache must not stop the work: fall back to a
+    # per-session directory, and say so.
+    fallback <- file.path(tempdir(), "rkeops-cache")
+    rkeops_warn(paste0("the rkeops cache directory cannot be used (", conditionMessage(e),
+                       "); compiling into ", fallback, " for this session instead"),
+                class = "rkeops_cache_warning")
+    build(fallback)
+  })
   if (nzchar(handle$note)) rkeops_warn(handle$note, class = "rkeops_cache_warning")
   if (handle$compiled_now && isTRUE(get_option("verbose"))) {
     message(sprintf("rkeops: compiled %s operator in %.2f s (%s)", precision,
                     handle$compile_seconds, dirname(handle$object_path)))
   }
-  state$loaded[[precision]] <- handle
+  state$loaded[[variant]] <- handle
   handle
+}
+
+# Operators are kept per precision and toolchain (compiler, flags, SIMD path).
+variant_key <- function(precision, toolchain = current_toolchain()) {
+  paste(c(precision, unlist(toolchain)), collapse = "|")
 }
 
 run_kernel <- function(state, input, inner_dim) {
@@ -207,7 +224,7 @@ compute_saved_inputs <- function(state, values, inner_dim) {
 describe_operator <- function(state) {
   info <- state$info
   precision <- get_option("precision")
-  handle <- state$loaded[[precision]]
+  handle <- state$loaded[[variant_key(precision)]]
   list(
     formula = state$formula,
     args = state$args,

@@ -11,6 +11,7 @@ option_defaults <- function() {
     cache_dir = NULL,
     compiler = NULL,
     compile_flags = "-O3 -march=native",
+    simd = "native",
     verbose = FALSE
   )
 }
@@ -38,6 +39,12 @@ option_defaults <- function() {
 #'   \item{`compile_flags`}{optimisation flags for operators; default
 #'     `"-O3 -march=native"` (operators are built on the machine that runs
 #'     them).}
+#'   \item{`simd`}{the instruction set generated operators use for their
+#'     SIMD lanes: `"native"` (default: the widest this CPU has, 512-bit with
+#'     AVX-512, 256-bit with AVX2, else 128-bit), `"avx2"` (256-bit vectors,
+#'     no AVX-512), or `"generic"` (128-bit vectors, SSE2 or NEON level).
+#'     The narrower paths exist for portability and for testing: results
+#'     agree with the native path up to rounding.}
 #'   \item{`verbose`}{`TRUE` to print a message when an operator is
 #'     compiled, with the time taken.}
 #' }
@@ -138,6 +145,13 @@ validate_option <- function(name, value) {
     verbose = {
       value <- as.logical(value)
       if (length(value) != 1 || is.na(value)) bad("TRUE or FALSE")
+      value
+    },
+    simd = {
+      value <- as.character(value)
+      if (length(value) != 1 || !value %in% c("native", "avx2", "generic")) {
+        bad("\"native\", \"avx2\" or \"generic\"")
+      }
       value
     },
     cache_dir = , compiler = , compile_flags = {

@@ -28,7 +28,18 @@ current_toolchain <- function() {
     std_flags = rec$std_flags,
     pic_flags = rec$pic_flags,
     openmp_flags = rec$openmp_flags,
-    opt_flags = get_option("compile_flags"),
+    opt_flags = paste(get_option("compile_flags"), simd_flags(get_option("simd"))),
     include_dir = system.file("include", package = "rkeops")
+  )
+}
+
+# Flags that force a narrower SIMD path than the machine's own (the vector
+# width in inst/include/rkeops/simd.h follows RK_VBYTES).
+simd_flags <- function(simd) {
+  x86 <- R.version$arch %in% c("x86_64", "i386", "i686")
+  switch(simd,
+    native = "",
+    avx2 = if (x86) "-mno-avx512f -DRK_VBYTES=32" else "-DRK_VBYTES=32",
+    generic = if (x86) "-mno-avx512f -mno-avx2 -mno-avx -mno-fma -DRK_VBYTES=16" else "-DRK_VBYTES=16"
   )
 }

@@ -84,7 +84,7 @@ with_precision <- function(precision, code) {
 # (or test) ends.
 local_clean_options <- function(envir = parent.frame()) {
   keys <- paste0("rkeops.", c("backend", "device", "threads", "precision", "cache_dir", "compiler",
-                              "compile_flags", "verbose"))
+                              "compile_flags", "simd", "verbose"))
   old <- lapply(keys, getOption)
   names(old) <- keys
   do.call(on.exit, list(substitute(options(old), list(old = old)), add = TRUE), envir = envir)

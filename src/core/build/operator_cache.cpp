@@ -84,6 +84,7 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
   op->source_path = op->dir + "/operator.cpp";
   op->log_path = op->dir + "/compile.log";
   op->command = read_file(op->dir + "/command.txt");
+  if (!op->command.empty() && op->command.back() == '\n') op->command.pop_back();
 
   auto try_cached = [&]() -> bool {
     if (!file_exists(op->object_path)) return false;
@@ -108,7 +109,7 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
       write_file_atomic(op->source_path, generate_cpu_source(*req.program, co));
       std::string tmp = op->dir + "/operator.so.tmp" + std::to_string(::getpid());
       op->command = compile_command(req.toolchain, op->source_path, tmp);
-      write_file_atomic(op->dir + "/command.txt", op->command);
+      write_file_atomic(op->dir + "/command.txt", op->command + "\n");
       int status = run_shell(op->command, op->log_path);
       if (status != 0 || !file_exists(tmp)) {
         std::remove(tmp.c_str());
