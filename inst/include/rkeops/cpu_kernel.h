@@ -112,16 +112,50 @@ struct CpuKernel {
     }
   }
 
+  // Rows [i0, i1) against the reduced rows [ja, jb) (tile-aligned ja),
+  // folded into st (one state per row).
+  void rows_against(i64 i0, i64 i1, i64 ja, i64 jb, state_t* st) const {
+    for (i64 j0 = ja; j0 < jb; j0 += kTile) {
+      const i64 j1 = j0 + kTile < jb ? j0 + kTile : jb;
+      i64 i = i0;
+      for (; i + IB <= i1; i += IB) block<IB>(i, j0, j1, st + (i - i0) * Red::STATE);
+      for (; i < i1; ++i) block<1>(i, j0, j1, st + (i - i0) * Red::STATE);
+    }
+  }
+
   void run(const rkeops_call* c) const {
     const i64 nred = F::ROW_CAT == 0 ? c->N : c->M;
-    const i64 r0 = c->row_begin, r1 = c->row_end;
+    const i64 r0 = c->row_begin, r1 = c->row_end, rows = r1 - r0;
     const int nthreads = c->nthreads > 0 ? c->nthreads : 1;
     // Blocks small enough to give every thread several, large enough to
     // amortise the reduced side's trips through the cache.
-    i64 blk = (r1 - r0) / (4 * nthreads);
+    i64 blk = rows / (4 * nthreads);
     blk = blk < IB ? IB : (blk > 256 ? 256 : blk);
     blk = (blk + IB - 1) / IB * IB;
-    const i64 nblk = (r1 - r0 + blk - 1) / blk;
+    const i64 nblk = (rows + blk - 1) / blk;
+    const i64 ntiles = (nred + kTile - 1) / kTile;
+    // Few output rows and a long reduction (M = 1..100, N = 1e7): split the
+    // reduced side across threads instead, then merge the partial states in
+    // index order (the reductions' merge keeps ties and NaN rules).
+    if (nthreads > 1 && nblk < 2 * nthreads && ntiles >= 2 * nthreads) {
+      state_t* all = static_cast<state_t*>(malloc(sizeof(state_t) * nthreads * rows * Red::STATE));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(nthreads)
+#endif
+      for (int t = 0; t < nthreads; ++t) {
+        state_t* st = all + t * rows * Red::STATE;
+        for (i64 r = 0; r < rows; ++r) Red::init_state(st + r * Red::STATE);
+        const i64 ja = ntiles * t / nthreads * kTile, jb = ntiles * (t + 1) / nthreads * kTile;
+        rows_against(r0, r1, ja, jb < nred ? jb : nred, st);
+      }
+      for (i64 r = 0; r < rows; ++r) {
+        for (int t = 1; t < nthreads; ++t)
+          Red::merge(all + r * Red::STATE, all + (t * rows + r) * Red::STATE);
+        Red::finalize(all + r * Red::STATE, c->out + r0 + r, c->out_ld);
+      }
+      free(all);
+      return;
+    }
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
@@ -133,17 +167,13 @@ struct CpuKernel {
       for (i64 b = 0; b < nblk; ++b) {
         const i64 i0 = r0 + b * blk, i1 = i0 + blk < r1 ? i0 + blk : r1;
         for (i64 r = 0; r < i1 - i0; ++r) Red::init_state(st + r * Red::STATE);
-        for (i64 j0 = 0; j0 < nred; j0 += kTile) {
-          const i64 j1 = j0 + kTile < nred ? j0 + kTile : nred;
-          i64 i = i0;
-          for (; i + IB <= i1; i += IB) block<IB>(i, j0, j1, st + (i - i0) * Red::STATE);
-          for (; i < i1; ++i) block<1>(i, j0, j1, st + (i - i0) * Red::STATE);
-        }
+        rows_against(i0, i1, 0, nred, st);
         for (i64 i = i0; i < i1; ++i) Red::finalize(st + (i - i0) * Red::STATE, c->out + i, c->out_ld);
       }
       free(st);
     }
   }
+
 };
 
 template <class F>
