@@ -214,8 +214,7 @@ rkeops_use_float64 <- function() invisible(set_rkeops_options(precision = "float
 default_threads <- function() {
   n <- get_option("threads")
   if (!is.null(n)) return(n)
-  n <- parallel::detectCores(logical = TRUE)
-  if (is.na(n) || n < 1) n <- 1L
+  n <- detected_cores()
   limits <- c(
     suppressWarnings(as.integer(Sys.getenv("OMP_THREAD_LIMIT", ""))),
     suppressWarnings(as.integer(getOption("mc.cores", NA))),
@@ -223,4 +222,14 @@ default_threads <- function() {
   )
   limits <- limits[!is.na(limits) & limits >= 1]
   as.integer(min(c(n, limits)))
+}
+
+# detectCores() starts a shell on some systems (~10 ms): ask once per session.
+.cores <- new.env(parent = emptyenv())
+detected_cores <- function() {
+  if (is.null(.cores$n)) {
+    n <- parallel::detectCores(logical = TRUE)
+    .cores$n <- if (is.na(n) || n < 1) 1L else as.integer(n)
+  }
+  .cores$n
 }

@@ -48,8 +48,33 @@ RK_INLINE double exp(double x) { return __builtin_exp(x); }
 // ln2/2). 2^n is applied as 2^n1 * 2^n2 with n1 = n >> 1, n2 = n - n1, so
 // that n = 128 overflows to +Inf and n down to -150 rounds once into the
 // denormals. NaN inputs give NaN (see the clamp).
+#if RK_VBYTES == 64 && defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+// With AVX-512, rounding (vrndscale) and scaling by 2^n (vscalef, which
+// handles overflow, gradual underflow and NaN in one instruction) are single
+// instructions, reached through GCC's builtins so that no intrinsics header
+// is included: 15 instructions per vector instead of 24.
+#define RK_EXP_AVX512 1
+#endif
+
 RK_INLINE vfloat exp(vfloat x) {
   using namespace vm;
+#ifdef RK_EXP_AVX512
+  // Clamp to [-104, 88.8] keeping NaN: vmaxps/vminps return their second
+  // operand when either is NaN.
+  x = __builtin_ia32_maxps512_mask(bc(-104.0f), x, x, (unsigned short)-1, 4);
+  x = __builtin_ia32_minps512_mask(bc(88.8f), x, x, (unsigned short)-1, 4);
+  const vfloat n = __builtin_ia32_rndscaleps_mask(x * 1.44269504088896341f, 8, x, (unsigned short)-1, 4);
+  vfloat r = fma(n, bc(-0.693359375f), x);
+  r = fma(n, bc(2.12194440e-4f), r);
+  vfloat p = bc(1.9875691500e-4f);
+  p = fma(p, r, bc(1.3981999507e-3f));
+  p = fma(p, r, bc(8.3334519073e-3f));
+  p = fma(p, r, bc(4.1665795894e-2f));
+  p = fma(p, r, bc(1.6666665459e-1f));
+  p = fma(p, r, bc(5.0000001201e-1f));
+  const vfloat y = fma(p, r * r, r) + 1.0f;
+  return __builtin_ia32_scalefps512_mask(y, n, y, (unsigned short)-1, 4);
+#else
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
   // Clamp to [-104, 88.8]: e^88.8 > FLT_MAX (n = 128: +Inf), e^-104 < 2^-150
   // (result 0).
@@ -97,16 +122,24 @@ RK_INLINE vfloat exp(vfloat x) {
 #else
   return x0 == x0 ? y * s1 * s2 : x0;
 #endif
+#endif
 }
 
 RK_INLINE vdouble exp(vdouble x) {
   using namespace vm;
   const double magic = 6755399441055744.0;  // 1.5 * 2^52
+#ifdef RK_EXP_AVX512
+  x = __builtin_ia32_maxpd512_mask(bc(-746.0), x, x, (unsigned char)-1, 4);
+  x = __builtin_ia32_minpd512_mask(bc(710.0), x, x, (unsigned char)-1, 4);
+  const vdouble n = __builtin_ia32_rndscalepd_mask(x * 1.4426950408889634, 8, x, (unsigned char)-1, 4);
+  (void)magic;
+#else
   x = x > 710.0 ? bc(710.0) : x;    // n = 1024: +Inf
   x = x < -746.0 ? bc(-746.0) : x;  // below 2^-1075: 0
   vdouble t = fma(x, bc(1.4426950408889634), bc(magic));
   vdouble n = t - magic;
   vuint64 nu = (vuint64)t - (vuint64)bc(magic);
+#endif
   vdouble r = fma(n, bc(-0x1.62e42fefa2000p-1), x);  // 40-bit ln2_hi: exact
   r = fma(n, bc(-0x1.9ef35793c7673p-41), r);         // ln2_lo
   // e^r = 1 + r + r^2 * Q(r), |r| <= 0.3467, fit error 0.003 ulp
@@ -122,11 +155,15 @@ RK_INLINE vdouble exp(vdouble x) {
   q = fma(q, r, bc(0x1.5555555555557p-3));
   q = fma(q, r, bc(0.5));
   vdouble y = fma(q, r * r, r) + 1.0;
+#ifdef RK_EXP_AVX512
+  return __builtin_ia32_scalefpd512_mask(y, n, y, (unsigned char)-1, 4);
+#else
   vint64 n1 = (vint64)nu >> 1;
   vuint64 n2 = nu - (vuint64)n1;
   vdouble s1 = (vdouble)(((vuint64)n1 + 1023u) << 52);
   vdouble s2 = (vdouble)((n2 + 1023u) << 52);
   return y * s1 * s2;
+#endif
 }
 
 // ---------------------------------------------------------------- log ----
