@@ -56,12 +56,14 @@
 #' and `LogSumExpWeight`, `[-Inf, 0]` for `Max_SumShiftExp`, and NaN for
 #' `SumSoftMaxWeight`.
 #'
-#' In this version `F` may use `+`, `-`, `*`, `/`, unary minus, numbers
-#' (integer or decimal), `x**n` and `Pow(x, n)` for an integer `n`, `Exp`,
-#' `Square`, `Inv`, `Sum`, `SqNorm2`, `SqDist`, `(x|y)` (scalar product) and
-#' the function spellings `Add`, `Subtract`, `Mult`, `Divide`, `Minus`,
-#' `Scalprod`, `IntCst`, `Zero`. A dimension-1 operand of `+ - * /` is
-#' broadcast against a vector.
+#' `F` may use every operation of the KeOps formula language (arithmetic,
+#' element-wise functions, comparisons, vector structure, norms, tensor
+#' algebra, kernel shortcuts, and symbolic differentiation with `Grad`,
+#' `Diff`, `GradMatrix`, `Divergence`, `Laplacian`); see
+#' `vignette("formula-language", package = "rkeops")` for the full table. A
+#' reduction can itself be differentiated: `Grad(Sum_Reduction(F, 0), x, e)`
+#' (see [keops_grad()]).
+#'
 #'
 #' @param formula the formula, a string such as
 #'   `"Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)"`.

@@ -584,8 +584,9 @@ int Builder::call_structure(const Syntax& s, bool* handled) {
     int a = arg(0);
     long long st = ip(1, "start"), n = ip(2, "dimension");
     require(st >= 0 && st + g.dim(a) <= n, s,
-            "'ExtractT' cannot write " + dim_of(*s.args[0], a) + " at position " +
-                std::to_string(st) + " of a vector of dimension " + std::to_string(n));
+            "'ExtractT' cannot write '" + text_of(*s.args[0]) + "' (dimension " +
+                std::to_string(g.dim(a)) + ") at position " + std::to_string(st) +
+                " of a vector of dimension " + std::to_string(n));
     return g.extract_t(a, (int)st, (int)n);
   }
   if (f == "Concat") {
@@ -640,11 +641,16 @@ int Builder::call_norms_and_kernels(const Syntax& s, bool* handled) {
     if (dist) x = diff(x, arg(2), *s.args[1], *s.args[2]);
     int dw = g.dim(w), dx = g.dim(x);
     bool iso = dw == 1, diag = !iso && dw == dx, full = !iso && !diag && dw == dx * dx;
+    std::string allowed = f == "SqNormIso" ? "1"
+                          : f == "SqNormDiag" ? std::to_string(dx)
+                          : f == "SymSqNorm" ? std::to_string(dx * dx)
+                          : "1, " + std::to_string(dx) + " or " + std::to_string(dx * dx);
     if ((f == "SqNormIso" && !iso) || (f == "SqNormDiag" && dw != dx) || (f == "SymSqNorm" && dw != dx * dx) ||
         (!iso && !diag && !full))
-      fail(s, "dimension mismatch in '" + f + "': the weights have dimension " + std::to_string(dw) +
-                  " but must have dimension 1, " + std::to_string(dx) + " or " + std::to_string(dx * dx) +
-                  " for a formula of dimension " + std::to_string(dx));
+      fail(s, "dimension mismatch in '" + f + "': the weights '" + text_of(*s.args[0]) + "' have dimension " +
+                  std::to_string(dw) + " but must have dimension " + allowed + " for '" +
+                  text_of(*s.args[1]) + (dist ? "' and '" + text_of(*s.args[2]) : std::string()) +
+                  "' of dimension " + std::to_string(dx));
     if (f == "SymSqNorm" || (full && f != "SqNormDiag")) {
       int outer = g.tensordot(x, x, {dx}, {dx}, {}, {});
       return g.scalprod(w, outer);
@@ -892,8 +898,11 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
     bool mv = f == "MatVecMult";
     int A = arg(mv ? 0 : 1), b = arg(mv ? 1 : 0);
     int da = g.dim(A), db = g.dim(b);
-    require(da % db == 0, s, "dimension mismatch in '" + f + "': the matrix has dimension " +
-                                 std::to_string(da) + ", not a multiple of the vector's " + std::to_string(db));
+    const Syntax& sA = *s.args[mv ? 0 : 1];
+    const Syntax& sb = *s.args[mv ? 1 : 0];
+    require(da % db == 0, s, "dimension mismatch in '" + f + "': the matrix '" + text_of(sA) + "' has dimension " +
+                                 std::to_string(da) + ", not a multiple of the dimension " + std::to_string(db) +
+                                 " of the vector '" + text_of(sb) + "'");
     int other = da / db;
     if (mv) return g.tensordot(A, b, {other, db}, {db}, {1}, {0});
     return g.tensordot(b, A, {db}, {db, other}, {0}, {0});
@@ -934,8 +943,9 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
       require(ca[t] >= 0 && ca[t] < (int)da.size(), *s.args[4], "axis " + std::to_string(ca[t]) + " of f does not exist");
       require(cb[t] >= 0 && cb[t] < (int)db.size(), *s.args[5], "axis " + std::to_string(cb[t]) + " of g does not exist");
       require(da[ca[t]] == db[cb[t]], s, "contracted axes must have equal sizes: axis " + std::to_string(ca[t]) +
-                                             " of f has " + std::to_string(da[ca[t]]) + ", axis " +
-                                             std::to_string(cb[t]) + " of g has " + std::to_string(db[cb[t]]));
+                                             " of '" + text_of(*s.args[0]) + "' has " + std::to_string(da[ca[t]]) +
+                                             ", axis " + std::to_string(cb[t]) + " of '" + text_of(*s.args[1]) +
+                                             "' has " + std::to_string(db[cb[t]]));
       for (std::size_t u = 0; u < t; ++u)
         require(ca[u] != ca[t] && cb[u] != cb[t], s, "an axis is contracted twice");
     }
