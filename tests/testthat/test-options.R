@@ -2,15 +2,16 @@
 # count, precision switches, and check_rkeops().
 
 option_names <- c("backend", "device", "threads", "precision", "cache_dir", "compiler",
-                  "compile_flags", "verbose")
+                  "compile_flags", "simd", "verbose")
 
 test_that("get_rkeops_options() lists every option with its default", {
   local_clean_options()
   options(rkeops.backend = NULL, rkeops.device = NULL, rkeops.threads = NULL,
           rkeops.precision = NULL, rkeops.compiler = NULL, rkeops.compile_flags = NULL,
-          rkeops.verbose = NULL)
+          rkeops.simd = NULL, rkeops.verbose = NULL)
   with_envvars(c(RKEOPS_BACKEND = NA, RKEOPS_DEVICE = NA, RKEOPS_THREADS = NA, RKEOPS_PRECISION = NA,
-                 RKEOPS_COMPILER = NA, RKEOPS_COMPILE_FLAGS = NA, RKEOPS_VERBOSE = NA), {
+                 RKEOPS_COMPILER = NA, RKEOPS_COMPILE_FLAGS = NA, RKEOPS_SIMD = NA,
+                 RKEOPS_VERBOSE = NA), {
     opts <- get_rkeops_options()
     expect_type(opts, "list")
     expect_identical(names(opts), option_names)
@@ -18,6 +19,7 @@ test_that("get_rkeops_options() lists every option with its default", {
     expect_identical(opts$device, 0L)
     expect_null(opts$threads)
     expect_identical(opts$precision, "float32")
+    expect_identical(opts$simd, "native")
     expect_null(opts$compiler)
     expect_identical(opts$compile_flags, "-O3 -march=native")
     expect_false(opts$verbose)
@@ -49,7 +51,7 @@ test_that("set_rkeops_options() sets values and returns the old ones invisibly",
 
 test_that("unknown names and bad values are rkeops_option_error", {
   local_clean_options()
-  known <- "known options are: backend, device, threads, precision, cache_dir, compiler, compile_flags, verbose"
+  known <- paste("known options are:", paste(option_names, collapse = ", "))
   expect_error(set_rkeops_options(foo = 1), class = "rkeops_option_error",
                regexp = paste0("unknown rkeops option 'foo'; ", known), fixed = FALSE)
   expect_error(get_rkeops_options("foo"), class = "rkeops_option_error",
