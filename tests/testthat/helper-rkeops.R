@@ -84,7 +84,7 @@ with_precision <- function(precision, code) {
 # (or test) ends.
 local_clean_options <- function(envir = parent.frame()) {
   keys <- paste0("rkeops.", c("backend", "device", "threads", "precision", "cache_dir", "compiler",
-                              "compile_flags", "simd", "verbose"))
+                              "compile_flags", "simd", "verbose", "gpu_block_size", "cuda_arch"))
   old <- lapply(keys, getOption)
   names(old) <- keys
   do.call(on.exit, list(substitute(options(old), list(old = old)), add = TRUE), envir = envir)
@@ -138,6 +138,19 @@ get_op <- function(formula, args = character()) {
     assign(key, op, envir = .op_store)
   }
   op
+}
+
+# Gradient operators, compiled once per (operator, variable).
+.grad_store <- new.env(parent = emptyenv())
+get_grad <- function(op, var) {
+  d <- op()
+  key <- paste(d$formula, paste(d$args, collapse = ";"), var, sep = "|")
+  g <- .grad_store[[key]]
+  if (is.null(g)) {
+    g <- keops_grad(op, var)
+    assign(key, g, envir = .grad_store)
+  }
+  g
 }
 
 # Lists the operator entries (32-hex directories) of a cache directory.

@@ -72,19 +72,6 @@ expect_grad_close <- function(got, ref, tol, label) {
                              paste(format(signif(ref, 8)), collapse = " ")))
 }
 
-# Gradient operators, compiled once per (operator, variable).
-.grad_store <- new.env(parent = emptyenv())
-get_grad <- function(op, var) {
-  d <- op()
-  key <- paste(d$formula, paste(d$args, collapse = ";"), var, sep = "|")
-  g <- .grad_store[[key]]
-  if (is.null(g)) {
-    g <- keops_grad(op, var)
-    assign(key, g, envir = .grad_store)
-  }
-  g
-}
-
 # Checks the gradients of every operation of `ops` (a named vector: formula
 # body -> output dimension) with respect to each variable of `vars`.
 # `input` is a list named by the declared names.

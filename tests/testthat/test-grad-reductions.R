@@ -33,19 +33,6 @@ fd_dir <- function(op, input, v, u, rel_step = 1e-6) {
   (op(up) - op(dn)) / (2 * h)
 }
 
-# Gradient operators, compiled once per (operator, variable).
-.grad_store <- new.env(parent = emptyenv())
-get_grad <- function(op, var) {
-  d <- op()
-  key <- paste(d$formula, paste(d$args, collapse = ";"), var, sep = "|")
-  g <- .grad_store[[key]]
-  if (is.null(g)) {
-    g <- keops_grad(op, var)
-    assign(key, g, envir = .grad_store)
-  }
-  g
-}
-
 count_fixed <- function(text, pattern) lengths(regmatches(text, gregexpr(pattern, text, fixed = TRUE)))
 
 FD_TOL <- 1e-6
