@@ -17,7 +17,7 @@ namespace {
 const char* const kPlannedNames[] = {
     "AutoFactorize", "BSpline", "Factorize",
     "SoftDTW_SqDist",
-    "Diff_WithSavedForward", "Real2Complex", "Imag2Complex", "ComplexReal", "ComplexImag", "Conj",
+    "Real2Complex", "Imag2Complex", "ComplexReal", "ComplexImag", "Conj",
     "ComplexAdd", "ComplexSubtract", "ComplexMult", "ComplexRealScal", "ComplexDivide",
     "ComplexSquareAbs", "ComplexAbs", "ComplexAngle", "ComplexExp", "ComplexExp1j", "ComplexSum",
     "ComplexSumT", "ComplexScal", "TraceOperator", "AdjointOperator", "SumLinOperator",
@@ -34,7 +34,8 @@ std::vector<std::string> planned_names() { return {std::begin(kPlannedNames), st
 const std::vector<std::string>& implemented() {
   static const std::vector<std::string> v = {
       "Abs", "Acos", "Add", "ArgMax", "Diff", "Divergence", "Grad", "GradMatrix", "Laplacian",
-      "GradFromPos", "GradFromInd", "Grad_WithSavedForward", "ArgMin", "Asin", "Atan", "Atan2", "CauchyKernel", "Clamp",
+      "GradFromPos", "GradFromInd", "Grad_WithSavedForward", "GradFromPos_WithSavedForward",
+      "Diff_WithSavedForward", "ArgMin", "Asin", "Atan", "Atan2", "CauchyKernel", "Clamp",
       "ClampInt", "Concat", "Cos", "CurlFreeGaussKernel", "DiffClampInt", "DivFreeGaussKernel",
       "Divide", "Elem", "ElemT", "Equal", "Exp", "Extract", "ExtractT", "Floor", "GaussKernel",
       "IfElse", "Ind", "IntCst", "IntInv", "InverseMultiquadricKernel", "Inv", "Kron",

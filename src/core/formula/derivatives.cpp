@@ -22,6 +22,7 @@ int Builder::variable_operand(const Syntax& s, const std::string& op) {
 // Derivatives around a reduction (spec 5.4, 5.6, 5.7).
 bool Builder::is_derivative_of_reduction(const Syntax& s) const {
   static const char* const names[] = {"Grad", "GradFromPos", "GradFromInd", "Diff",
+                                      "GradFromPos_WithSavedForward", "Diff_WithSavedForward",
                                       "Grad_WithSavedForward"};
   if (s.kind != Syntax::Call || s.args.empty()) return false;
   if (std::find(std::begin(names), std::end(names), s.text) == std::end(names)) return false;
@@ -50,12 +51,16 @@ void Builder::check_indexed_like_output(const Syntax& s, int e, int tag) {
 
 void Builder::build_derivative(const Syntax& s) {
   const std::string& f = s.text;
-  const bool saved_form = f == "Grad_WithSavedForward";
-  arity(s, saved_form ? 4 : 3, f == "GradFromPos" ? "a reduction, a variable and a position"
-                               : f == "GradFromInd" ? "a reduction, a variable position and a position"
-                               : f == "Diff" ? "a reduction, a variable and a direction"
-                               : saved_form ? "a reduction, a variable, the gradient input and the forward result"
-                                            : "a reduction, a variable and the gradient input");
+  // The *_WithSavedForward forms pass the reduction's forward result r (spec
+  // 5.6); GradFromPos_WithSavedForward(R, v, p) declares e at p and r at p + 1.
+  const bool saved_form = f == "Grad_WithSavedForward" || f == "GradFromPos_WithSavedForward";
+  const bool diff = f == "Diff" || f == "Diff_WithSavedForward";
+  const bool from_pos = f == "GradFromPos" || f == "GradFromInd" || f == "GradFromPos_WithSavedForward";
+  const std::size_t nargs = (f == "Grad_WithSavedForward" || f == "Diff_WithSavedForward") ? 4 : 3;
+  arity(s, nargs, from_pos ? "a reduction, a variable and a position"
+                  : diff ? "a reduction, a variable and a direction"
+                  : saved_form ? "a reduction, a variable, the gradient input and the forward result"
+                               : "a reduction, a variable and the gradient input");
   const Syntax& red = *s.args[0];
   build_top(red);
   if (p_.sum_rows)
@@ -75,15 +80,17 @@ void Builder::build_derivative(const Syntax& s) {
   } else {
     v = variable_operand(*s.args[1], f);
   }
-  int e;
-  if (f == "GradFromPos" || f == "GradFromInd") {
+  int e, saved_r = -1;
+  if (from_pos) {
     long long pos = int_param(*s.args[2], f, "position of the gradient input");
     e = variable(*s.args[2], (int)pos, C, t);
+    if (saved_form) saved_r = variable(*s.args[2], (int)pos + 1, C, t);
   } else {
     e = build(*s.args[2]);
+    if (nargs == 4) saved_r = build(*s.args[3]);
   }
   const int cv = static_cast<int>(g[v].ints[1]);
-  if (f == "Diff") {
+  if (diff) {
     require(g.dim(e) == g.dim(v), *s.args[2], "the direction of 'Diff' must have the dimension of the variable (" +
                                                   std::to_string(g.dim(v)) + "), but " + dim_of(*s.args[2], e));
     require(r == Reduction::Sum, s, "'Diff' of '" + std::string(reduction_name(r)) + "' is not supported (only Sum_Reduction)");
@@ -127,10 +134,11 @@ void Builder::build_derivative(const Syntax& s) {
         fail(s, "'" + std::string(reduction_name(r)) + "' can only be differentiated with "
                 "Grad_WithSavedForward(R, v, e, r), r being its forward result [m, s] "
                 "(or use LogSumExp_Reduction)", true);
-      int rs = build(*s.args[3]);
-      require(g.dim(rs) == C, *s.args[3], "the forward result must have the dimension of the reduction's output (" +
-                                              std::to_string(C) + "), but " + dim_of(*s.args[3], rs));
-      check_indexed_like_output(*s.args[3], rs, t);
+      const int rs = saved_r;
+      const Syntax& rsyn = *s.args[nargs == 4 ? 3 : 2];
+      require(g.dim(rs) == C, rsyn, "the forward result must have the dimension of the reduction's output (" +
+                                        std::to_string(C) + "), but " + dim_of(rsyn, rs));
+      check_indexed_like_output(rsyn, rs, t);
       int weight = G >= 0 ? G : g.constant(1);
       int body = g.mul(g.unary(Op::Exp, g.sub(F, g.extract(rs, 0, 1))), weight);
       out = vjp(g, body, v, g.extract(e, 1, g.dim(weight)));
