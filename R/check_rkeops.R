@@ -30,8 +30,9 @@ check_rkeops <- function() {
   } else {
     cli::cli_alert_warning("OpenMP: not available, operators run on one thread")
   }
-  if (nzchar(rec$nvcc)) {
-    cli::cli_alert_success("CUDA compiler: {.path {rec$nvcc}} ({rec$nvcc_version})")
+  nvcc <- find_nvcc()
+  if (nzchar(nvcc)) {
+    cli::cli_alert_success("CUDA compiler: {.path {nvcc}} ({nvcc_version(nvcc)})")
   } else {
     cli::cli_alert_info("CUDA compiler: none found (only needed for GPUs)")
   }
@@ -39,7 +40,7 @@ check_rkeops <- function() {
   if (length(gpus)) {
     cli::cli_alert_success("GPU{?s}: {gpus}")
   } else {
-    cli::cli_alert_info("GPUs: none found (the GPU backend is not available in this version)")
+    cli::cli_alert_info("GPUs: none found ({gpu_devices()$problem}); see ?rkeops_gpu")
   }
   cli::cli_alert_info("backend {get_option('backend')}, precision {get_option('precision')}")
   cli::cli_alert_info("cache directory: {.path {get_rkeops_cache_dir()}}")
@@ -58,6 +59,8 @@ check_rkeops <- function() {
 
 # GPUs visible to the NVIDIA driver, by name; empty when there are none.
 list_gpus <- function() {
+  names <- gpu_devices()$names  # through the NVIDIA driver (R/gpu.R)
+  if (length(names)) return(sprintf("%d: %s", seq_along(names) - 1, names))
   dir <- "/proc/driver/nvidia/gpus"
   if (!dir.exists(dir)) return(character())
   vapply(list.files(dir, full.names = TRUE), function(d) {

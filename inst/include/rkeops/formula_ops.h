@@ -4,7 +4,7 @@
 #pragma once
 #include "rkeops/vmath.h"
 
-#define RK_OP template <class T> static inline __attribute__((always_inline)) T
+#define RK_OP template <class T> static inline RK_HD __attribute__((always_inline)) T
 
 namespace rk {
 
@@ -14,32 +14,36 @@ template <> struct elem<vdouble> { using type = double; };
 
 // A constant of type T (scalar, or broadcast to every lane).
 template <class T>
-static inline __attribute__((always_inline)) T cst(double v) {
+static inline RK_HD __attribute__((always_inline)) T cst(double v) {
   return T{} + static_cast<typename elem<T>::type>(v);
 }
 
 // Applies a scalar function lane by lane: for the functions where a vector
 // implementation would not pay (rare in kernels), correctness first.
-template <class F> static inline __attribute__((always_inline)) float lanewise(float x, F f) { return f(x); }
-template <class F> static inline __attribute__((always_inline)) double lanewise(double x, F f) { return f(x); }
-template <class F> static inline __attribute__((always_inline)) vfloat lanewise(vfloat x, F f) {
+template <class F> static inline RK_HD __attribute__((always_inline)) float lanewise(float x, F f) { return f(x); }
+template <class F> static inline RK_HD __attribute__((always_inline)) double lanewise(double x, F f) { return f(x); }
+#ifndef __CUDACC__  // no vector types in device code
+template <class F> static inline RK_HD __attribute__((always_inline)) vfloat lanewise(vfloat x, F f) {
   for (int k = 0; k < simd<float>::lanes; ++k) x[k] = f(x[k]);
   return x;
 }
-template <class F> static inline __attribute__((always_inline)) vdouble lanewise(vdouble x, F f) {
+template <class F> static inline RK_HD __attribute__((always_inline)) vdouble lanewise(vdouble x, F f) {
   for (int k = 0; k < simd<double>::lanes; ++k) x[k] = f(x[k]);
   return x;
 }
-template <class F> static inline __attribute__((always_inline)) float lanewise2(float x, float y, F f) { return f(x, y); }
-template <class F> static inline __attribute__((always_inline)) double lanewise2(double x, double y, F f) { return f(x, y); }
-template <class F> static inline __attribute__((always_inline)) vfloat lanewise2(vfloat x, vfloat y, F f) {
+#endif
+template <class F> static inline RK_HD __attribute__((always_inline)) float lanewise2(float x, float y, F f) { return f(x, y); }
+template <class F> static inline RK_HD __attribute__((always_inline)) double lanewise2(double x, double y, F f) { return f(x, y); }
+#ifndef __CUDACC__
+template <class F> static inline RK_HD __attribute__((always_inline)) vfloat lanewise2(vfloat x, vfloat y, F f) {
   for (int k = 0; k < simd<float>::lanes; ++k) x[k] = f(x[k], y[k]);
   return x;
 }
-template <class F> static inline __attribute__((always_inline)) vdouble lanewise2(vdouble x, vdouble y, F f) {
+template <class F> static inline RK_HD __attribute__((always_inline)) vdouble lanewise2(vdouble x, vdouble y, F f) {
   for (int k = 0; k < simd<double>::lanes; ++k) x[k] = f(x[k], y[k]);
   return x;
 }
+#endif
 
 // comparisons as 0/1 values
 RK_OP eq(T a, T b) { return select(a == b, cst<T>(1), cst<T>(0)); }
@@ -71,7 +75,7 @@ RK_OP round0(T x) {
   return lanewise(x, [](auto v) { return sizeof(v) == 4 ? __builtin_roundf(v) : __builtin_round(v); });
 }
 template <int D, class T>
-static inline __attribute__((always_inline)) T round(T x) {
+static inline RK_HD __attribute__((always_inline)) T round(T x) {
   if constexpr (D == 0) {
     return round0(x);
   } else {
@@ -101,7 +105,7 @@ RK_OP powf(T x, T y) {
 
 // x**n for an integer constant n, by repeated squaring
 template <long long N, class T>
-static inline __attribute__((always_inline)) T powi(T x) {
+static inline RK_HD __attribute__((always_inline)) T powi(T x) {
   if constexpr (N < 0) {
     return cst<T>(1) / powi<-N>(x);
   } else if constexpr (N == 0) {

@@ -26,6 +26,13 @@
 
 #define RK_INLINE static inline __attribute__((always_inline))
 
+// RK_HD marks the scalar functions of reductions.h and formula_ops.h that GPU
+// kernels also call: __host__ __device__ under nvcc (gpu_scalar.h defines it
+// before this header is skipped), nothing for the CPU.
+#ifndef RK_HD
+#define RK_HD
+#endif
+
 // RK_HAS_FMA: the target has fused multiply-add instructions (GCC defines
 // __FP_FAST_FMA, clang only the ISA macros).
 #if defined(__FP_FAST_FMA) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)

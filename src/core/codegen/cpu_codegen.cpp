@@ -52,7 +52,9 @@ class CpuEmitter {
  public:
   CpuEmitter(const Program& p, const CodegenOptions& o) : p_(p), o_(o) {}
 
-  std::string emit() {
+  // The `Formula` struct (inside an anonymous namespace), shared by the CPU
+  // and GPU drivers.
+  std::string formula_struct() {
     const Graph& g = p_.graph;
     std::vector<int> roots = {p_.formula};
     if (p_.weight >= 0) roots.push_back(p_.weight);
@@ -77,12 +79,7 @@ class CpuEmitter {
 
     std::ostringstream s;
     const char* real = o_.dtype == DType::Float32 ? "float" : "double";
-    s << "// rkeops operator (generated code: do not edit)\n"
-      << "// " << reduction_name(p_.reduction) << ", axis " << p_.tag << ", " << dtype_name(o_.dtype)
-      << (is_sum_type(p_.reduction) ? std::string(", ") + sum_scheme_name(o_.sum_scheme) : "")
-      << "\n// " << p_.canonical << "\n"
-      << "#include <rkeops/cpu_kernel.h>\n\n"
-      << "namespace {\n\nstruct Formula {\n"
+    s << "namespace {\n\nstruct Formula {\n"
       << "  using real = " << real << ";\n"
       << "  static constexpr int ROW_CAT = " << p_.tag << ";\n"
       << "  static constexpr int NROW = " << slots_.row.size() << ", NCOL = " << slots_.col.size()
@@ -93,10 +90,24 @@ class CpuEmitter {
     slot_table(s, "col_slot", slots_.col);
     slot_table(s, "prm_slot", slots_.prm);
     s << "  template <class T>\n"
-      << "  static inline __attribute__((always_inline)) void eval(const T* __restrict row, "
+      << "  static inline RK_HD __attribute__((always_inline)) void eval(const T* __restrict row, "
          "const T* __restrict col, const T* __restrict prm, T* __restrict out) {\n"
       << "    (void)row; (void)col; (void)prm;\n"
-      << body.str() << "  }\n};\n\n}  // namespace\n\n"
+      << body.str() << "  }\n};\n\n}  // namespace\n\n";
+    return s.str();
+  }
+
+  std::string header_comment() const {
+    return "// rkeops operator (generated code: do not edit)\n// " +
+           std::string(reduction_name(p_.reduction)) + ", axis " + std::to_string(p_.tag) + ", " +
+           dtype_name(o_.dtype) +
+           (is_sum_type(p_.reduction) ? std::string(", ") + sum_scheme_name(o_.sum_scheme) : "") +
+           "\n// " + p_.canonical + "\n";
+  }
+
+  std::string emit() {
+    std::ostringstream s;
+    s << header_comment() << "#include <rkeops/cpu_kernel.h>\n\n" << formula_struct()
       << "extern \"C\" {\n"
       << "int rkeops_abi_version(void) { return RKEOPS_ABI_VERSION; }\n"
       << "const char* rkeops_key(void) { return \"" << o_.key << "\"; }\n"
@@ -314,6 +325,13 @@ class CpuEmitter {
 
 std::string generate_cpu_source(const Program& p, const CodegenOptions& opt) {
   return CpuEmitter(p, opt).emit();
+}
+
+std::string generate_formula_struct(const Program& p, const CodegenOptions& opt,
+                                    std::string* header_comment) {
+  CpuEmitter e(p, opt);
+  if (header_comment) *header_comment = e.header_comment();
+  return e.formula_struct();
 }
 
 }  // namespace rkeops

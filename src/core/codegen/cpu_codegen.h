@@ -25,4 +25,9 @@ struct CodegenOptions {
 
 std::string generate_cpu_source(const Program& p, const CodegenOptions& opt);
 
+// The `Formula` struct alone (in an anonymous namespace), for other drivers
+// (gpu_codegen.cpp); `header_comment` receives the source's comment header.
+std::string generate_formula_struct(const Program& p, const CodegenOptions& opt,
+                                    std::string* header_comment = nullptr);
+
 }  // namespace rkeops

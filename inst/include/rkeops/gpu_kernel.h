@@ -1,0 +1,307 @@
+// rkeops/gpu_kernel.h -- the GPU driver every generated GPU operator
+// instantiates, from the same `Formula` struct as cpu_kernel.h (see there)
+// and the same reductions (reductions.h), through their scalar path:
+// init_state, init / accumulate with T = real, flush_scalar, finalize.
+//
+// One thread per output row. The reduced side is read in tiles of RK_BLOCK
+// rows staged in shared memory (each thread loads one row's slots), with a
+// barrier before and after; each thread then folds the tile into its row's
+// state. Rows beyond one grid are handled by a grid-stride loop.
+//
+// The kernel is written in a block-synchronous style through a few macros
+// (RK_KERNEL, RK_SHARED, RK_PRIVATE/RK_MINE, RK_SYNC, RK_THREAD_LOOP), so that
+// the very same source compiles
+//   * with nvcc: a real __global__ kernel (RK_THREAD_LOOP runs once, for
+//     threadIdx.x; RK_SYNC is __syncthreads());
+//   * with a C++ compiler: the EMULATION target, where each block runs its
+//     threads as loops (every phase between two barriers is one loop over the
+//     threads, per-thread variables that live across barriers are arrays
+//     indexed by the thread, shared memory is a per-block array), blocks in
+//     parallel with OpenMP.
+// The host side (rkeops_run) is also shared: device buffers are cudaMalloc'd
+// under nvcc and plain host memory in emulation.
+#pragma once
+#ifdef __CUDACC__
+#include <cuda_runtime.h>
+#include "rkeops/gpu_scalar.h"
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rkeops/abi.h"
+#include "rkeops/reductions.h"
+#include "rkeops/formula_ops.h"
+
+#ifndef RK_BLOCK
+#define RK_BLOCK 192  // threads per block = reduced-side rows per tile
+#endif
+#ifndef RK_EMU_GRID
+#define RK_EMU_GRID 4  // emulation: at most this many blocks (grid-stride loop beyond)
+#endif
+
+// ------------------------------------------------------------ macro layer --
+#ifdef __CUDACC__
+#define RK_KERNEL(name, ...) __global__ void __launch_bounds__(RK_BLOCK) name(__VA_ARGS__)
+#define RK_BLOCK_ID ((rk::i64)blockIdx.x)
+#define RK_GRID_DIM ((rk::i64)gridDim.x)
+#define RK_SHARED(type, name, n) __shared__ type name[n]
+#define RK_PRIVATE(type, name, n) type name##_priv_[n]
+#define RK_MINE(name, tid) (name##_priv_)
+#define RK_SYNC() __syncthreads()
+#define RK_THREAD_LOOP(tid) for (int tid = threadIdx.x, rk_once_ = 1; rk_once_; rk_once_ = 0)
+#else
+#define RK_KERNEL(name, ...) void name(rk::i64 rk_block_id_, rk::i64 rk_grid_dim_, __VA_ARGS__)
+#define RK_BLOCK_ID rk_block_id_
+#define RK_GRID_DIM rk_grid_dim_
+#define RK_SHARED(type, name, n) \
+  rk::EmuArray<type> name##_store_((n), 1); type* name = name##_store_.p
+#define RK_PRIVATE(type, name, n) rk::EmuArray<type> name##_priv_((n), RK_BLOCK)
+#define RK_MINE(name, tid) (name##_priv_.p + (tid) * name##_priv_.stride)
+#define RK_SYNC() ((void)0)
+#define RK_THREAD_LOOP(tid) for (int tid = 0; tid < RK_BLOCK; ++tid)
+#endif
+
+namespace rk {
+
+#ifndef __CUDACC__
+// Emulation storage: per-block shared memory, per-thread private arrays.
+template <class T>
+struct EmuArray {
+  T* p;
+  i64 stride;
+  EmuArray(i64 n, i64 copies) : p(static_cast<T*>(malloc(sizeof(T) * (n > 0 ? n : 1) * copies))),
+                                stride(n) {}
+  ~EmuArray() { free(p); }
+  EmuArray(const EmuArray&) = delete;
+  EmuArray& operator=(const EmuArray&) = delete;
+};
+#endif
+
+template <class F>
+struct GpuParams {
+  using real = typename F::real;
+  static constexpr int NR = F::NROW > 0 ? F::NROW : 1;
+  static constexpr int NC = F::NCOL > 0 ? F::NCOL : 1;
+  static constexpr int NP = F::NPRM > 0 ? F::NPRM : 1;
+  const real* rowp[NR];  // output-side slots, from the chunk's first row
+  const real* colp[NC];  // reduced-side slots
+  real prm[NP];
+  double* out;           // the chunk's first output row
+  i64 out_ld;
+  i64 rows;              // output rows in this chunk
+  i64 nred;              // reduced-side rows
+};
+
+// --------------------------------------------------------------- kernel --
+template <class F>
+RK_KERNEL(reduce_kernel, GpuParams<F> p) {
+  using real = typename F::real;
+  using Red = typename F::Red;
+  using state_t = typename Red::state_t;
+  constexpr int NR = GpuParams<F>::NR, NC = GpuParams<F>::NC;
+  RK_SHARED(real, tile, RK_BLOCK * NC);  // tile[t * NC + s]: row t of the tile, slot s
+  RK_PRIVATE(state_t, st, Red::STATE);   // the thread's row state
+  RK_PRIVATE(real, xr, NR);              // the thread's output-side values
+  for (i64 base = RK_BLOCK_ID * RK_BLOCK; base < p.rows; base += RK_GRID_DIM * RK_BLOCK) {
+    RK_THREAD_LOOP(tid) {
+      state_t* s = RK_MINE(st, tid);
+      real* x = RK_MINE(xr, tid);
+      Red::init_state(s);
+      const i64 i = base + tid;
+      if (i < p.rows)
+        for (int k = 0; k < F::NROW; ++k) x[k] = p.rowp[k][i];
+    }
+    for (i64 j0 = 0; j0 < p.nred; j0 += RK_BLOCK) {
+      const int nt = p.nred - j0 < RK_BLOCK ? static_cast<int>(p.nred - j0) : RK_BLOCK;
+      RK_SYNC();  // every thread is done with the previous tile
+      RK_THREAD_LOOP(tid) {
+        if (tid < nt)
+          for (int k = 0; k < F::NCOL; ++k) tile[tid * NC + k] = p.colp[k][j0 + tid];
+      }
+      RK_SYNC();  // the tile is loaded
+      RK_THREAD_LOOP(tid) {
+        if (base + tid < p.rows) {
+          state_t* s = RK_MINE(st, tid);
+          const real* x = RK_MINE(xr, tid);
+          real acc[Red::ACC];
+          real f[F::DIM];
+          Red::init(acc, s);
+          for (int jj = 0; jj < nt; ++jj) {
+            F::eval(x, static_cast<const real*>(tile + jj * NC), static_cast<const real*>(p.prm), f);
+            Red::accumulate(acc, static_cast<const real*>(f), static_cast<real>(jj));
+          }
+          Red::flush_scalar(s, static_cast<const real*>(acc), j0);
+        }
+      }
+    }
+    RK_THREAD_LOOP(tid) {
+      const i64 i = base + tid;
+      if (i < p.rows) Red::finalize(RK_MINE(st, tid), p.out + i, p.out_ld);
+    }
+  }
+}
+
+// ---------------------------------------------------- device abstraction --
+namespace dev {
+#ifdef __CUDACC__
+static inline bool check(cudaError_t e, const char* what, char* err, size_t errlen) {
+  if (e == cudaSuccess) return true;
+  if (err && errlen) snprintf(err, errlen, "CUDA error in %s: %s", what, cudaGetErrorString(e));
+  return false;
+}
+static inline bool select_device(int d, char* err, size_t errlen) {
+  int n = 0;
+  if (!check(cudaGetDeviceCount(&n), "cudaGetDeviceCount", err, errlen)) return false;
+  if (d < 0) d = 0;
+  if (d >= n) {
+    if (err && errlen) snprintf(err, errlen, "GPU device %d does not exist (%d visible)", d, n);
+    return false;
+  }
+  return check(cudaSetDevice(d), "cudaSetDevice", err, errlen);
+}
+static inline void* alloc(size_t bytes, char* err, size_t errlen) {
+  void* p = nullptr;
+  if (!check(cudaMalloc(&p, bytes ? bytes : 1), "cudaMalloc", err, errlen)) return nullptr;
+  return p;
+}
+static inline void release(void* p) { if (p) cudaFree(p); }
+static inline bool to_device(void* d, const void* h, size_t bytes, char* err, size_t errlen) {
+  return check(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (to GPU)", err, errlen);
+}
+static inline bool to_host(void* h, const void* d, size_t bytes, char* err, size_t errlen) {
+  return check(cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (from GPU)", err, errlen);
+}
+static inline size_t free_memory() {
+  size_t f = 0, t = 0;
+  if (cudaMemGetInfo(&f, &t) != cudaSuccess) return 0;
+  return f;
+}
+static inline i64 max_grid() { return 65535; }
+template <class F>
+static inline bool launch(i64 grid, const GpuParams<F>& p, char* err, size_t errlen) {
+  reduce_kernel<F><<<static_cast<unsigned>(grid), RK_BLOCK>>>(p);
+  if (!check(cudaGetLastError(), "kernel launch", err, errlen)) return false;
+  return check(cudaDeviceSynchronize(), "kernel", err, errlen);
+}
+#else
+static inline bool select_device(int, char*, size_t) { return true; }
+static inline void* alloc(size_t bytes, char* err, size_t errlen) {
+  void* p = malloc(bytes ? bytes : 1);
+  if (!p && err && errlen) snprintf(err, errlen, "out of memory (emulated GPU)");
+  return p;
+}
+static inline void release(void* p) { free(p); }
+static inline bool to_device(void* d, const void* h, size_t bytes, char*, size_t) {
+  if (bytes) memcpy(d, h, bytes);
+  return true;
+}
+static inline bool to_host(void* h, const void* d, size_t bytes, char*, size_t) {
+  if (bytes) memcpy(h, d, bytes);
+  return true;
+}
+static inline size_t free_memory() { return size_t(1) << 40; }
+static inline i64 max_grid() { return RK_EMU_GRID; }
+template <class F>
+static inline bool launch(i64 grid, const GpuParams<F>& p, char*, size_t) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1)
+#endif
+  for (i64 b = 0; b < grid; ++b) reduce_kernel<F>(b, grid, p);
+  return true;
+}
+#endif
+}  // namespace dev
+
+// ------------------------------------------------------------ host side --
+// Buffers freed on every exit path.
+struct DevBuffers {
+  void* p[64 + 2 * 64];
+  int n = 0;
+  ~DevBuffers() {
+    for (int k = 0; k < n; ++k) dev::release(p[k]);
+  }
+  void* add(size_t bytes, char* err, size_t errlen) {
+    void* q = dev::alloc(bytes, err, errlen);
+    if (q) p[n++] = q;
+    return q;
+  }
+  void drop_from(int k) {
+    for (int m = k; m < n; ++m) dev::release(p[m]);
+    n = k;
+  }
+};
+
+// Runs output rows [row_begin, row_end) on the device: copies the
+// reduced-side columns the formula reads (once), then for each chunk of
+// output rows that fits in the device's free memory, the chunk's output-side
+// columns, launches, and copies the output back.
+template <class F, int OUT_COLS>
+int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
+  using real = typename F::real;
+  using P = GpuParams<F>;
+  if (c->abi_version != RKEOPS_ABI_VERSION) {
+    if (err && errlen) snprintf(err, errlen, "ABI version mismatch");
+    return 1;
+  }
+  if (F::NROW + F::NCOL > 128) {
+    if (err && errlen) snprintf(err, errlen, "too many variable slots for the GPU driver (at most 128)");
+    return 1;
+  }
+  if (!dev::select_device(c->device, err, errlen)) return 1;
+  const i64 nred = F::ROW_CAT == 0 ? c->N : c->M;
+  const i64 r0 = c->row_begin, r1 = c->row_end;
+  if (r1 <= r0) return 0;
+  P p;
+  for (int s = 0; s < F::NPRM; ++s)
+    p.prm[s] = static_cast<const real*>(c->args[F::prm_slot[s][0]].data)[F::prm_slot[s][1]];
+  DevBuffers bufs;
+  for (int s = 0; s < F::NCOL; ++s) {
+    const rkeops_arg& a = c->args[F::col_slot[s][0]];
+    const real* h = static_cast<const real*>(a.data) + F::col_slot[s][1] * a.ld;
+    void* d = bufs.add(sizeof(real) * nred, err, errlen);
+    if (!d || !dev::to_device(d, h, sizeof(real) * nred, err, errlen)) return 1;
+    p.colp[s] = static_cast<const real*>(d);
+  }
+  // Output rows per chunk: what fits in 80% of the free memory, or the
+  // RKEOPS_GPU_CHUNK_ROWS environment variable (tests force small chunks).
+  const i64 per_row = static_cast<i64>(F::NROW * sizeof(real) + OUT_COLS * sizeof(double));
+  i64 chunk = static_cast<i64>(dev::free_memory() / 10 * 8) / (per_row > 0 ? per_row : 1);
+  if (const char* env = getenv("RKEOPS_GPU_CHUNK_ROWS")) {
+    const i64 forced = atoll(env);
+    if (forced > 0 && forced < chunk) chunk = forced;
+  }
+  if (chunk < 1) {
+    if (err && errlen) snprintf(err, errlen, "not enough GPU memory for one output row");
+    return 1;
+  }
+  const int keep = bufs.n;
+  double* hout = nullptr;
+  for (i64 a = r0; a < r1; a += chunk) {
+    const i64 b = a + chunk < r1 ? a + chunk : r1, rows = b - a;
+    bufs.drop_from(keep);
+    for (int s = 0; s < F::NROW; ++s) {
+      const rkeops_arg& ar = c->args[F::row_slot[s][0]];
+      const real* h = static_cast<const real*>(ar.data) + F::row_slot[s][1] * ar.ld + a;
+      void* d = bufs.add(sizeof(real) * rows, err, errlen);
+      if (!d || !dev::to_device(d, h, sizeof(real) * rows, err, errlen)) return 1;
+      p.rowp[s] = static_cast<const real*>(d);
+    }
+    void* dout = bufs.add(sizeof(double) * rows * OUT_COLS, err, errlen);
+    if (!dout) return 1;
+    p.out = static_cast<double*>(dout);
+    p.out_ld = rows;
+    p.rows = rows;
+    p.nred = nred;
+    i64 grid = (rows + RK_BLOCK - 1) / RK_BLOCK;
+    if (grid > dev::max_grid()) grid = dev::max_grid();
+    if (!dev::launch<F>(grid, p, err, errlen)) return 1;
+    for (int k = 0; k < OUT_COLS; ++k) {
+      hout = c->out + k * c->out_ld + a;
+      if (!dev::to_host(hout, p.out + k * rows, sizeof(double) * rows, err, errlen)) return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace rk
