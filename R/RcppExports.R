@@ -9,12 +9,12 @@ rk_generate_source <- function(formula, args, dtype, sum_scheme = "block_sum") {
     .Call(`_rkeops_rk_generate_source`, formula, args, dtype, sum_scheme)
 }
 
-rk_get_operator <- function(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme = "block_sum") {
-    .Call(`_rkeops_rk_get_operator`, formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme)
+rk_get_operator <- function(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme = "block_sum", backend = "cpu") {
+    .Call(`_rkeops_rk_get_operator`, formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme, backend)
 }
 
-rk_run <- function(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads) {
-    .Call(`_rkeops_rk_run`, ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads)
+rk_run <- function(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads, device = -1L, progress_after = -1) {
+    .Call(`_rkeops_rk_run`, ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads, device, progress_after)
 }
 
 rk_compiler_identity <- function(cxx) {
@@ -27,5 +27,17 @@ rk_cpu_identity <- function() {
 
 rk_forget_operators <- function() {
     invisible(.Call(`_rkeops_rk_forget_operators`))
+}
+
+rk_gpu_devices <- function() {
+    .Call(`_rkeops_rk_gpu_devices`)
+}
+
+rk_gpu_generate_source <- function(formula, args, dtype, sum_scheme, backend) {
+    .Call(`_rkeops_rk_gpu_generate_source`, formula, args, dtype, sum_scheme, backend)
+}
+
+rk_nvcc_arch_flags <- function(arch) {
+    .Call(`_rkeops_rk_nvcc_arch_flags`, arch)
 }
 

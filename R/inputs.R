@@ -80,6 +80,11 @@ check_inputs <- function(input, table, points_as_columns) {
   first <- c(NA_integer_, NA_integer_)
   for (k in seq_len(n)) {
     what <- describe_arg(table, k)
+    if (is.null(dim(input[[k]])) && is.atomic(input[[k]]) && length(input[[k]]) > .Machine$integer.max) {
+      # checked before any conversion: a long vector would be copied first
+      rkeops_abort(sprintf("%s has %.0f values: more points than an R matrix can hold (2^31 - 1)",
+                           what, length(input[[k]])), class = "rkeops_input_error")
+    }
     x <- as_numeric_input(input[[k]], what)
     cat <- table$cat[k]
     dim <- table$dim[k]
@@ -137,4 +142,86 @@ points_are_columns <- function(inner_dim) {
   if (identical(inner_dim, "row") || identical(inner_dim, 0) || identical(inner_dim, 0L)) return(TRUE)
   rkeops_abort("'inner_dim' must be \"col\" (points are rows, the default) or \"row\" (points are columns)",
                class = "rkeops_input_error")
+}
+
+# The memory a call needs besides its inputs: the result (twice with
+# inner_dim = "row": it is transposed), and the float32 copies or the
+# transposes of the Vi/Vj inputs. Checked before anything is allocated, so
+# that a result too large for this machine is a clear error naming its size
+# (rkeops_memory_error), not an allocation failure halfway.
+check_call_memory <- function(rows, cols, values, cats, dims, points_as_columns, precision) {
+  if (rows > .Machine$integer.max) {
+    rkeops_abort(sprintf("the result would have %.0f rows, more than an R matrix can hold (2^31 - 1)", rows),
+                 class = "rkeops_input_error")
+  }
+  result <- 8 * rows * cols
+  copies <- 0
+  for (k in seq_along(values)) {
+    if (cats[k] == 2) next
+    len <- as.numeric(length(values[[k]]))
+    if (precision == "float32") copies <- copies + 4 * len
+    else if (points_as_columns && dims[k] > 1) copies <- copies + 8 * len
+  }
+  need <- result * (1 + points_as_columns) + copies
+  if (need < 2^28) return(invisible(need))  # 256 MB: not worth reading /proc/meminfo
+  avail <- available_memory()
+  if (!is.na(avail) && need > avail) {
+    rkeops_abort(c(sprintf(paste("not enough memory: the result is a %.0f x %d matrix of %s%s,",
+                                 "more than the %s of memory available"),
+                           rows, as.integer(cols), format_gb(result),
+                           if (need > result) sprintf(" (%s in all with %s)", format_gb(need),
+                                                      if (copies > 0) "copies of the inputs"
+                                                      else "its transpose")
+                           else "",
+                           format_gb(avail)),
+                   "  compute it in blocks of rows, or reduce the output dimension"),
+                 class = "rkeops_memory_error", bytes = need, available = avail)
+  }
+  invisible(need)
+}
+
+format_gb <- function(bytes) sprintf("%.3g GB", bytes / 1e9)
+
+# Bytes of memory this process can still get: MemAvailable + SwapFree of
+# /proc/meminfo, or less under a cgroup memory limit (containers, Slurm
+# jobs: going over it gets R killed); Linux only. NA elsewhere, where only
+# the allocation itself tells (and its failure is caught in src/bridge.cpp).
+available_memory <- function(meminfo = "/proc/meminfo") {
+  lines <- read_lines_quietly(meminfo)
+  kb <- function(key) {
+    l <- grep(paste0("^", key, ":"), lines, value = TRUE)
+    if (length(l) != 1) return(NA_real_)
+    as.numeric(sub("^[^:]+:[[:space:]]*([0-9]+).*$", "\\1", l)) * 1024
+  }
+  avail <- kb("MemAvailable")
+  if (is.na(avail)) return(NA_real_)
+  swap <- kb("SwapFree")
+  avail <- avail + if (is.na(swap)) 0 else swap
+  min(avail, cgroup_memory_left(), na.rm = TRUE)
+}
+
+# limit - usage of this process's memory cgroup (v2, else v1), NA if none.
+cgroup_memory_left <- function(proc_cgroup = "/proc/self/cgroup", root = "/sys/fs/cgroup") {
+  cg <- read_lines_quietly(proc_cgroup)
+  number <- function(path) suppressWarnings(as.numeric(read_lines_quietly(path)[1]))
+  v2 <- sub("^0::", "", grep("^0::", cg, value = TRUE))
+  if (length(v2) == 1) {
+    dir <- file.path(root, v2)
+    left <- number(file.path(dir, "memory.max")) - number(file.path(dir, "memory.current"))
+    if (!is.na(left)) return(max(left, 0))
+  }
+  v1 <- sub("^[0-9]+:([^:]*,)?memory(,[^:]*)?:", "", grep("^[0-9]+:([^:]*,)?memory(,[^:]*)?:", cg, value = TRUE))
+  if (length(v1) == 1) {
+    dir <- file.path(root, "memory", v1)
+    limit <- number(file.path(dir, "memory.limit_in_bytes"))
+    if (!is.na(limit) && limit < 2^60) {
+      left <- limit - number(file.path(dir, "memory.usage_in_bytes"))
+      if (!is.na(left)) return(max(left, 0))
+    }
+  }
+  NA_real_
+}
+
+read_lines_quietly <- function(path) {
+  tryCatch(readLines(path, warn = FALSE), error = function(e) character(), warning = function(w) character())
 }

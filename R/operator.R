@@ -65,6 +65,23 @@
 #' (see [keops_grad()]).
 #'
 #'
+#' @section Missing and special values:
+#' Inputs may hold `NA`, `NaN`, `Inf` and `-Inf`: they go through IEEE
+#' arithmetic like any other value (nothing is removed or checked):
+#' * In a sum-type reduction (`Sum`, the log-sum-exp family), a term that is
+#'   NaN makes its output row NaN. So an `NA` or `NaN` in row `i` of a `Vi`
+#'   input gives NaN in row `i` only of a reduction over `j`, and in every
+#'   row of a reduction over `i`; likewise for `Vj` inputs. R's `NA` may come
+#'   back as `NA` or as `NaN` (R does not keep them apart in arithmetic, and
+#'   float32 does not keep `NA` at all): test results with `is.na()`.
+#' * Min/max-type reductions (`Min`, `Max`, `ArgMin`, `KMin`, ...) ignore NaN
+#'   terms; a row whose terms are all NaN gets the empty-range value (`Inf`
+#'   or `-Inf`, index 0).
+#' * Infinities follow IEEE rules: `Exp(-Inf)` is 0, so in a Gaussian kernel
+#'   a point at infinity contributes 0; `Inf - Inf` and `0 * Inf` are NaN.
+#' * An empty side (a 0-row matrix) is allowed: the reduced side empty gives
+#'   the empty-range values above; no output point gives a 0-row result.
+#'
 #' @param formula the formula, a string such as
 #'   `"Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)"`.
 #' @param args character vector declaring each argument as `"name = Vi(dim)"`
@@ -186,20 +203,32 @@ variant_key <- function(precision, toolchain = current_toolchain()) {
 }
 
 run_kernel <- function(state, input, inner_dim) {
-  if (get_option("backend") == "GPU") {
-    rkeops_abort(c("the GPU backend is not available in this version of rkeops",
-                   "  use use_cpu() to run operators on the CPU"), class = "rkeops_gpu_error")
-  }
+  backend <- get_option("backend")
+  if (backend != "CPU") gpu_check_runnable(backend)  # R/gpu.R
   info <- state$info
   by_column <- points_are_columns(inner_dim)
   checked <- check_inputs(input, user_args(info), by_column)
+  ua <- user_args(info)
+  check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
+                    ua$cat, ua$dim, by_column, get_option("precision"))  # R/inputs.R
   values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim))
-  handle <- load_variant(state, get_option("precision"))
+  handle <- if (backend == "CPU") load_variant(state, get_option("precision"))
+            else load_gpu_variant(state, get_option("precision"), backend)
   res <- core_call(rk_run, handle$ptr, values, info$args$cat, info$args$dim,
                    checked$M, checked$N, info$tag, info$out_cols, by_column,
-                   default_threads())
+                   default_threads(), gpu_device_arg(backend), progress_after())
   if (isTRUE(info$sum_rows)) res <- matrix(colSums(res), nrow = 1)  # a parameter's gradient
   if (by_column) t(res) else res
+}
+
+# Seconds after which a call shows a progress bar (option rkeops.progress;
+# unset: in interactive sessions only), or -1 for none.
+progress_after <- function() {
+  show <- get_option("progress")
+  if (is.null(show)) show <- interactive()
+  if (!isTRUE(show)) return(-1)
+  after <- getOption("rkeops.progress_after", 3)  # internal: lowered by tests
+  if (is.numeric(after) && length(after) == 1 && !is.na(after)) as.numeric(after) else 3
 }
 
 # The arguments the user supplies (a gradient may add hidden ones after them).

@@ -12,7 +12,10 @@ option_defaults <- function() {
     compiler = NULL,
     compile_flags = "-O3 -march=native",
     simd = "native",
-    verbose = FALSE
+    verbose = FALSE,
+    progress = NULL,
+    gpu_block_size = 192L,
+    cuda_arch = NULL
   )
 }
 
@@ -23,8 +26,9 @@ option_defaults <- function() {
 #' environment variable `RKEOPS_<NAME>` when the R option is unset.
 #'
 #' \describe{
-#'   \item{`backend`}{`"CPU"` (default) or `"GPU"`; set with [use_cpu()] and
-#'     [use_gpu()].}
+#'   \item{`backend`}{`"CPU"` (default), `"GPU"` (an NVIDIA GPU, see
+#'     [rkeops_gpu]) or `"GPU_EMULATION"` (the GPU kernel run on the CPU, for
+#'     tests); set with [use_cpu()] and [use_gpu()].}
 #'   \item{`device`}{GPU device number, default 0; set with [use_gpu()].}
 #'   \item{`threads`}{number of CPU threads; `NULL` (default) uses all cores
 #'     allowed, respecting `OMP_THREAD_LIMIT`, the option `mc.cores` and R CMD
@@ -45,8 +49,21 @@ option_defaults <- function() {
 #'     no AVX-512), or `"generic"` (128-bit vectors, SSE2 or NEON level).
 #'     The narrower paths exist for portability and for testing: results
 #'     agree with the native path up to rounding.}
+#'   \item{`gpu_block_size`}{threads per block of GPU kernels (and
+#'     reduced-side rows per shared-memory tile), default 192; lowered
+#'     automatically when the tile would not fit in shared memory.}
+#'   \item{`cuda_arch`}{GPU architectures nvcc compiles for: `"native"`
+#'     (the GPUs of this machine), or compute capabilities such as
+#'     `"75,80,86,90"`; `NULL` (default) means `"native"` when a GPU is
+#'     present, else a fat binary for every architecture from 7.5 to 9.0 that
+#'     this nvcc supports. See [rkeops_gpu].}
 #'   \item{`verbose`}{`TRUE` to print a message when an operator is
 #'     compiled, with the time taken.}
+#'   \item{`progress`}{`TRUE` to show a progress bar (on the console's
+#'     error stream) during computations expected to last more than 3
+#'     seconds, `FALSE` never to; `NULL` (default) shows it in interactive
+#'     sessions only. The bar moves between chunks of output rows, the same
+#'     points at which an interrupt (Ctrl-C) stops the computation.}
 #' }
 #'
 #' @name rkeops_options
@@ -123,7 +140,9 @@ validate_option <- function(name, value) {
   switch(name,
     backend = {
       value <- toupper(as.character(value))
-      if (length(value) != 1 || !value %in% c("CPU", "GPU")) bad("\"CPU\" or \"GPU\"")
+      if (length(value) != 1 || !value %in% c("CPU", "GPU", "GPU_EMULATION")) {
+        bad("\"CPU\", \"GPU\" or \"GPU_EMULATION\"")
+      }
       value
     },
     device = {
@@ -142,7 +161,7 @@ validate_option <- function(name, value) {
       if (length(value) != 1 || !value %in% c("float32", "float64")) bad("\"float32\" or \"float64\"")
       value
     },
-    verbose = {
+    verbose = , progress = {
       value <- as.logical(value)
       if (length(value) != 1 || is.na(value)) bad("TRUE or FALSE")
       value
@@ -154,7 +173,12 @@ validate_option <- function(name, value) {
       }
       value
     },
-    cache_dir = , compiler = , compile_flags = {
+    gpu_block_size = {
+      value <- suppressWarnings(as.integer(value))
+      if (length(value) != 1 || is.na(value) || value < 1 || value > 1024) bad("an integer in 1..1024")
+      value
+    },
+    cache_dir = , compiler = , compile_flags = , cuda_arch = {
       if (is.null(value)) return(NULL)
       if (!is.character(value) || length(value) != 1 || (name != "compile_flags" && !nzchar(value))) {
         bad("a single string")
@@ -167,8 +191,9 @@ validate_option <- function(name, value) {
 #' Choose where operators run
 #'
 #' `use_cpu()` runs operators on the CPU with `ncore` threads; `use_gpu()`
-#' selects an NVIDIA GPU. The GPU backend is not available in this version:
-#' operators stop with a clear message when run with `use_gpu()`.
+#' selects an NVIDIA GPU (see [rkeops_gpu]). Without a GPU, `use_gpu()` warns
+#' (class `rkeops_gpu_warning`) and operators then stop with a clear message
+#' (class `rkeops_gpu_error`) until `use_cpu()` is called.
 #'
 #' @param ncore number of threads; `NULL` (default) uses every core allowed
 #'   (see the `threads` entry of [rkeops_options]).
@@ -191,7 +216,9 @@ use_cpu <- function(ncore = NULL) {
 #' @rdname use_cpu
 #' @export
 use_gpu <- function(device = 0) {
-  invisible(set_rkeops_options(backend = "GPU", device = device))
+  old <- set_rkeops_options(backend = "GPU", device = device)
+  warn_if_no_gpu(get_option("device"))  # R/gpu.R
+  invisible(old)
 }
 
 #' Choose the precision of computations

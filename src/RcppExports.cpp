@@ -36,8 +36,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // rk_get_operator
-SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype, List toolchain, std::string cache_dir, std::string package_version, std::string sum_scheme);
-RcppExport SEXP _rkeops_rk_get_operator(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP toolchainSEXP, SEXP cache_dirSEXP, SEXP package_versionSEXP, SEXP sum_schemeSEXP) {
+SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype, List toolchain, std::string cache_dir, std::string package_version, std::string sum_scheme, std::string backend);
+RcppExport SEXP _rkeops_rk_get_operator(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP toolchainSEXP, SEXP cache_dirSEXP, SEXP package_versionSEXP, SEXP sum_schemeSEXP, SEXP backendSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< std::string >::type formula(formulaSEXP);
@@ -47,13 +47,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type cache_dir(cache_dirSEXP);
     Rcpp::traits::input_parameter< std::string >::type package_version(package_versionSEXP);
     Rcpp::traits::input_parameter< std::string >::type sum_scheme(sum_schemeSEXP);
-    rcpp_result_gen = Rcpp::wrap(rk_get_operator(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme));
+    Rcpp::traits::input_parameter< std::string >::type backend(backendSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_get_operator(formula, args, dtype, toolchain, cache_dir, package_version, sum_scheme, backend));
     return rcpp_result_gen;
 END_RCPP
 }
 // rk_run
-SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, double M, double N, int tag, int out_cols, bool points_as_columns, int nthreads);
-RcppExport SEXP _rkeops_rk_run(SEXP ptrSEXP, SEXP inputsSEXP, SEXP catsSEXP, SEXP dimsSEXP, SEXP MSEXP, SEXP NSEXP, SEXP tagSEXP, SEXP out_colsSEXP, SEXP points_as_columnsSEXP, SEXP nthreadsSEXP) {
+SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, double M, double N, int tag, int out_cols, bool points_as_columns, int nthreads, int device, double progress_after);
+RcppExport SEXP _rkeops_rk_run(SEXP ptrSEXP, SEXP inputsSEXP, SEXP catsSEXP, SEXP dimsSEXP, SEXP MSEXP, SEXP NSEXP, SEXP tagSEXP, SEXP out_colsSEXP, SEXP points_as_columnsSEXP, SEXP nthreadsSEXP, SEXP deviceSEXP, SEXP progress_afterSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -66,7 +67,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type out_cols(out_colsSEXP);
     Rcpp::traits::input_parameter< bool >::type points_as_columns(points_as_columnsSEXP);
     Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(rk_run(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads));
+    Rcpp::traits::input_parameter< int >::type device(deviceSEXP);
+    Rcpp::traits::input_parameter< double >::type progress_after(progress_afterSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_run(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads, device, progress_after));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -97,15 +100,51 @@ BEGIN_RCPP
     return R_NilValue;
 END_RCPP
 }
+// rk_gpu_devices
+SEXP rk_gpu_devices();
+RcppExport SEXP _rkeops_rk_gpu_devices() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(rk_gpu_devices());
+    return rcpp_result_gen;
+END_RCPP
+}
+// rk_gpu_generate_source
+SEXP rk_gpu_generate_source(std::string formula, std::vector<std::string> args, std::string dtype, std::string sum_scheme, std::string backend);
+RcppExport SEXP _rkeops_rk_gpu_generate_source(SEXP formulaSEXP, SEXP argsSEXP, SEXP dtypeSEXP, SEXP sum_schemeSEXP, SEXP backendSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::string >::type formula(formulaSEXP);
+    Rcpp::traits::input_parameter< std::vector<std::string> >::type args(argsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type dtype(dtypeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type sum_scheme(sum_schemeSEXP);
+    Rcpp::traits::input_parameter< std::string >::type backend(backendSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_gpu_generate_source(formula, args, dtype, sum_scheme, backend));
+    return rcpp_result_gen;
+END_RCPP
+}
+// rk_nvcc_arch_flags
+std::string rk_nvcc_arch_flags(std::string arch);
+RcppExport SEXP _rkeops_rk_nvcc_arch_flags(SEXP archSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::string >::type arch(archSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_nvcc_arch_flags(arch));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rkeops_rk_parse", (DL_FUNC) &_rkeops_rk_parse, 2},
     {"_rkeops_rk_generate_source", (DL_FUNC) &_rkeops_rk_generate_source, 4},
-    {"_rkeops_rk_get_operator", (DL_FUNC) &_rkeops_rk_get_operator, 7},
-    {"_rkeops_rk_run", (DL_FUNC) &_rkeops_rk_run, 10},
+    {"_rkeops_rk_get_operator", (DL_FUNC) &_rkeops_rk_get_operator, 8},
+    {"_rkeops_rk_run", (DL_FUNC) &_rkeops_rk_run, 12},
     {"_rkeops_rk_compiler_identity", (DL_FUNC) &_rkeops_rk_compiler_identity, 1},
     {"_rkeops_rk_cpu_identity", (DL_FUNC) &_rkeops_rk_cpu_identity, 0},
     {"_rkeops_rk_forget_operators", (DL_FUNC) &_rkeops_rk_forget_operators, 0},
+    {"_rkeops_rk_gpu_devices", (DL_FUNC) &_rkeops_rk_gpu_devices, 0},
+    {"_rkeops_rk_gpu_generate_source", (DL_FUNC) &_rkeops_rk_gpu_generate_source, 5},
+    {"_rkeops_rk_nvcc_arch_flags", (DL_FUNC) &_rkeops_rk_nvcc_arch_flags, 1},
     {NULL, NULL, 0}
 };
 

@@ -3,6 +3,8 @@
 // classed condition (R/errors.R); a C++ exception never reaches R unconverted.
 #include <Rcpp.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,10 +119,11 @@ SEXP rk_generate_source(std::string formula, std::vector<std::string> args, std:
 // [[Rcpp::export(rng = false)]]
 SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::string dtype,
                      List toolchain, std::string cache_dir, std::string package_version,
-                     std::string sum_scheme = "block_sum") {
+                     std::string sum_scheme = "block_sum", std::string backend = "cpu") {
   return guarded(formula, [&]() -> SEXP {
     rkeops::Program p = rkeops::compile_formula(formula, args);
     rkeops::OperatorRequest req;
+    req.backend = backend;  // "cpu", or a GPU backend (build/nvcc.h)
     req.program = &p;
     req.dtype = parse_dtype(dtype);
     req.sum_scheme = rkeops::parse_sum_scheme(sum_scheme);
@@ -142,16 +145,88 @@ SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::st
   });
 }
 
+namespace {
+
+// A text progress bar on R's console (stderr) for long calls: shown once the
+// call is expected to take more than `after` seconds (after < 0: never).
+// The destructor ends the line, also when an interrupt unwinds the call.
+class ConsoleProgress {
+ public:
+  explicit ConsoleProgress(double after) : after_(after) {}
+  ~ConsoleProgress() {
+    if (shown_) REprintf("\n");
+  }
+  ConsoleProgress(const ConsoleProgress&) = delete;
+  ConsoleProgress& operator=(const ConsoleProgress&) = delete;
+  void update(std::int64_t done, std::int64_t total, double seconds) {
+    if (after_ < 0 || total <= 0 || done <= 0) return;
+    const double expected = seconds * static_cast<double>(total) / static_cast<double>(done);
+    if (!shown_ && (done >= total || expected < after_)) return;
+    shown_ = true;
+    const int width = 30;
+    const double frac = static_cast<double>(done) / static_cast<double>(total);
+    const int bar = static_cast<int>(frac * width);
+    std::string line = "\rrkeops: [" + std::string(bar, '=') + std::string(width - bar, ' ') + "] ";
+    char tail[64];
+    std::snprintf(tail, sizeof tail, "%3d%%  %.0f s left   ", static_cast<int>(frac * 100),
+                  expected - seconds > 0 ? expected - seconds : 0.0);
+    REprintf("%s%s", line.c_str(), tail);
+  }
+
+ private:
+  double after_;
+  bool shown_ = false;
+};
+
+SEXP alloc_output_body(void* data) {
+  const int* d = static_cast<const int*>(data);
+  return Rf_allocMatrix(REALSXP, d[0], d[1]);
+}
+SEXP alloc_output_failed(SEXP, void*) { return R_NilValue; }
+
+List memory_error(const std::string& message) {
+  return List::create(_["error"] = "rkeops_memory_error", _["message"] = message);
+}
+
+std::string gigabytes(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  return buf;
+}
+
+}  // namespace
+
 // Runs an operator. `inputs` are double matrices (or vectors for Pm) in
 // position order, already checked by R (R/inputs.R) against `cats`/`dims`;
 // the checks here only guard memory safety.
+// `progress_after`: show a progress bar when the call is expected to take
+// more than this many seconds (negative: never).
 // [[Rcpp::export(rng = false)]]
 SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, double M, double N,
-            int tag, int out_cols, bool points_as_columns, int nthreads) {
+            int tag, int out_cols, bool points_as_columns, int nthreads, int device = -1,
+            double progress_after = -1) {
   return guarded("", [&]() -> SEXP {
     auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(ptr));
     if (!h || !*h) throw rkeops::CallError("this operator is no longer loaded; create it again");
     const rkeops::LoadedOperator& op = **h;
+    // The result first, before any buffer: R matrices have at most 2^31 - 1
+    // rows, and a failed allocation must become an R error, not a crash.
+    const double rows_d = tag == 0 ? M : N;
+    if (rows_d > 2147483647.0 || out_cols < 0)
+      return List::create(_["error"] = "rkeops_input_error",
+                          _["message"] = "the result would have " +
+                                         std::to_string(static_cast<long long>(rows_d)) +
+                                         " rows, more than an R matrix can hold (2^31 - 1)");
+    int out_dims[2] = {static_cast<int>(rows_d), out_cols};
+    const double out_bytes = 8.0 * rows_d * out_cols;
+    SEXP out_sexp = out_bytes > 1e8
+                        ? R_tryCatchError(alloc_output_body, out_dims, alloc_output_failed, nullptr)
+                        : alloc_output_body(out_dims);
+    if (out_sexp == R_NilValue)
+      return memory_error("not enough memory for the result, a " + std::to_string(out_dims[0]) +
+                          " x " + std::to_string(out_cols) + " matrix of " + gigabytes(out_bytes));
+    NumericMatrix out(out_sexp);
+    std::fill(out.begin(), out.end(), 0.0);  // as NumericMatrix(rows, cols) did
     const bool f32 = op.dtype == rkeops::DType::Float32;
     const R_xlen_t nargs = inputs.size();
     rkeops::CallSpec spec;
@@ -159,6 +234,7 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
     spec.N = static_cast<std::int64_t>(N);
     spec.tag = tag;
     spec.nthreads = nthreads;
+    spec.device = device;
     // Buffers that must outlive the call: float32 copies, transposes.
     std::vector<std::vector<float>> fbuf(nargs);
     std::vector<std::vector<double>> dbuf(nargs);
@@ -199,10 +275,12 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
       }
       spec.args.push_back(arg);
     }
-    const std::int64_t rows = tag == 0 ? spec.M : spec.N;
-    NumericMatrix out(static_cast<int>(rows), out_cols);
     spec.out = REAL(out);
-    rkeops::run_operator(op, spec, []() { Rcpp::checkUserInterrupt(); });
+    ConsoleProgress bar(progress_after);
+    rkeops::run_operator(op, spec, []() { Rcpp::checkUserInterrupt(); },
+                         [&bar](std::int64_t done, std::int64_t total, double seconds) {
+                           bar.update(done, total, seconds);
+                         });
     return out;
   });
 }

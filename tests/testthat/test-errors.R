@@ -255,13 +255,14 @@ test_that("a bad inner_dim value", {
   expect_gauss_works()
 })
 
-test_that("the GPU backend stops with a message pointing to use_cpu()", {
+test_that("the GPU backend stops with a message pointing to use_cpu() when there is no GPU", {
+  skip_if(length(rkeops:::gpu_devices()$names) > 0, "an NVIDIA GPU is present")
   old <- list(rkeops.backend = getOption("rkeops.backend"), rkeops.device = getOption("rkeops.device"))
   on.exit(options(old), add = TRUE)
-  use_gpu()
+  expect_warning(use_gpu(), class = "rkeops_gpu_warning")
   expect_identical(get_rkeops_options("backend"), "GPU")
   expect_error(gauss(good), class = "rkeops_gpu_error",
-               regexp = "the GPU backend is not available in this version of rkeops\n  use use_cpu\\(\\) to run")
+               regexp = "no NVIDIA GPU on this machine .*\n  use use_cpu\\(\\) to run")
   e <- catch_err(gauss(good))
   expect_s3_class(e, "rkeops_error")
   use_cpu()

@@ -2,13 +2,14 @@
 # count, precision switches, and check_rkeops().
 
 option_names <- c("backend", "device", "threads", "precision", "cache_dir", "compiler",
-                  "compile_flags", "simd", "verbose")
+                  "compile_flags", "simd", "verbose", "progress", "gpu_block_size", "cuda_arch")
 
 test_that("get_rkeops_options() lists every option with its default", {
   local_clean_options()
   options(rkeops.backend = NULL, rkeops.device = NULL, rkeops.threads = NULL,
           rkeops.precision = NULL, rkeops.compiler = NULL, rkeops.compile_flags = NULL,
-          rkeops.simd = NULL, rkeops.verbose = NULL)
+          rkeops.simd = NULL, rkeops.verbose = NULL, rkeops.gpu_block_size = NULL,
+          rkeops.cuda_arch = NULL)
   with_envvars(c(RKEOPS_BACKEND = NA, RKEOPS_DEVICE = NA, RKEOPS_THREADS = NA, RKEOPS_PRECISION = NA,
                  RKEOPS_COMPILER = NA, RKEOPS_COMPILE_FLAGS = NA, RKEOPS_SIMD = NA,
                  RKEOPS_VERBOSE = NA), {
@@ -23,6 +24,8 @@ test_that("get_rkeops_options() lists every option with its default", {
     expect_null(opts$compiler)
     expect_identical(opts$compile_flags, "-O3 -march=native")
     expect_false(opts$verbose)
+    expect_identical(opts$gpu_block_size, 192L)
+    expect_null(opts$cuda_arch)
     expect_identical(get_rkeops_options("precision"), "float32")
   })
 })
@@ -60,7 +63,8 @@ test_that("unknown names and bad values are rkeops_option_error", {
                regexp = "set_rkeops_options\\(\\) takes named arguments")
   bad <- list(
     list(precision = "float16", "option 'precision' must be \"float32\" or \"float64\""),
-    list(backend = "TPU", "option 'backend' must be \"CPU\" or \"GPU\""),
+    list(backend = "TPU", "option 'backend' must be \"CPU\", \"GPU\" or \"GPU_EMULATION\""),
+    list(gpu_block_size = 0, "option 'gpu_block_size' must be an integer in 1..1024"),
     list(device = -1, "option 'device' must be a non-negative integer"),
     list(device = "a", "option 'device' must be a non-negative integer"),
     list(threads = 0, "option 'threads' must be a positive integer or NULL"),
@@ -183,7 +187,7 @@ test_that("use_cpu() rejects bad thread counts; use_gpu() sets the backend and d
   use_cpu(ncore = 2)
   expect_error(use_cpu(0), class = "rkeops_option_error")
   expect_identical(get_rkeops_options("threads"), 2L)   # unchanged by the failed call
-  use_gpu(device = 1)
+  suppressWarnings(use_gpu(device = 1))  # warns (rkeops_gpu_warning) without such a GPU
   expect_identical(get_rkeops_options("backend"), "GPU")
   expect_identical(get_rkeops_options("device"), 1L)
   expect_error(use_gpu(device = -1), class = "rkeops_option_error",

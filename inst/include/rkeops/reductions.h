@@ -43,7 +43,7 @@ RK_INLINE T splat(real x) {
   return T{} + x;
 }
 
-template <class real> constexpr real inf() { return static_cast<real>(__builtin_inf()); }
+template <class real> RK_HD constexpr real inf() { return static_cast<real>(__builtin_inf()); }
 
 template <bool B, class A, class C> struct cond { using type = A; };
 template <class A, class C> struct cond<false, A, C> { using type = C; };
@@ -94,6 +94,18 @@ RK_INLINE void lse_fold_kahan(T& m, T* s, T* comp, const T& f, const T* g, real)
   m = select(up, f, m);
 }
 
+// Folds the SIMD lanes of a tile's accumulators into the row state one lane
+// at a time, with the reduction's own scalar flush: for the reductions whose
+// lanes cannot simply be added (orders, indices, log-sum-exp states).
+template <class real, int ACC, class V, class State, class Flush>
+static inline RK_HD void flush_lanes(State* st, const V* acc, i64 j0, Flush flush_scalar) {
+  for (int l = 0; l < simd<real>::lanes; ++l) {
+    real a[ACC];
+    for (int k = 0; k < ACC; ++k) a[k] = acc[k][l];
+    flush_scalar(st, a, j0);
+  }
+}
+
 }  // namespace red
 
 // ---------------------------------------------------------------- Sum ----
@@ -113,11 +125,11 @@ struct SumReduction {
   static constexpr bool NEEDS_INDEX = false;
   using state_t = typename red::cond<BLOCK, double, real>::type;
 
-  static inline void init_state(state_t* st) {
+  static inline RK_HD void init_state(state_t* st) {
     for (int k = 0; k < STATE; ++k) st[k] = 0;
   }
   template <class T>
-  static inline void init(T* acc, const state_t* st) {
+  static inline RK_HD void init(T* acc, const state_t* st) {
     constexpr int L = red::lanes_of<T>::n;
     for (int k = 0; k < ACC; ++k) {
       if constexpr (BLOCK) {
@@ -130,7 +142,7 @@ struct SumReduction {
     }
   }
   template <class T>
-  static inline void accumulate(T* acc, const T* f, const T&) {
+  static inline RK_HD void accumulate(T* acc, const T* f, const T&) {
     for (int k = 0; k < DIM; ++k) {
       if constexpr (KAHAN) {
         const T y = f[k] - acc[DIM + k];
@@ -143,20 +155,20 @@ struct SumReduction {
     }
   }
   template <class V>
-  static inline void flush(state_t* st, const V* acc, i64) {
+  static inline RK_HD void flush(state_t* st, const V* acc, i64) {
     for (int k = 0; k < ACC; ++k) {
       if constexpr (BLOCK) st[k] += simd<real>::hsum(acc[k]);
       else simd<real>::store(st + k * W, acc[k]);
     }
   }
-  static inline void flush_scalar(state_t* st, const real* acc, i64) {
+  static inline RK_HD void flush_scalar(state_t* st, const real* acc, i64) {
     for (int k = 0; k < ACC; ++k) {
       if constexpr (BLOCK) st[k] += acc[k];
       else st[k * W] = acc[k];
     }
   }
   // Lane-wise: the lanes of `other` continue those of `st`.
-  static inline void merge(state_t* st, const state_t* other) {
+  static inline RK_HD void merge(state_t* st, const state_t* other) {
     if constexpr (KAHAN) {
       for (int k = 0; k < DIM; ++k)
         for (int l = 0; l < W; ++l) {
@@ -171,7 +183,7 @@ struct SumReduction {
       for (int k = 0; k < STATE; ++k) st[k] += other[k];
     }
   }
-  static inline void finalize(const state_t* st, double* out, i64 ld) {
+  static inline RK_HD void finalize(const state_t* st, double* out, i64 ld) {
     for (int k = 0; k < DIM; ++k) {
       if constexpr (BLOCK) {
         out[k * ld] = static_cast<real>(st[k]);
@@ -204,36 +216,36 @@ struct MinMaxReduction {
   static constexpr real START = IS_MAX ? -red::inf<real>() : red::inf<real>();
 
   template <class T>
-  static inline auto better(const T& a, const T& b) {
+  static inline RK_HD auto better(const T& a, const T& b) {
     if constexpr (IS_MAX) return a > b;
     else return a < b;
   }
   // The one rule: strict improvement, or equal value with a smaller index.
-  static inline void take(state_t& s, real v, i64 i) {
+  static inline RK_HD void take(state_t& s, real v, i64 i) {
     if (better(v, s.v) || (TRACK && v == s.v && i < s.i)) {
       s.v = v;
       s.i = i;
     }
   }
 
-  static inline void init_state(state_t* st) {
+  static inline RK_HD void init_state(state_t* st) {
     for (int k = 0; k < D; ++k) st[k] = state_t{START, 0};
   }
   template <class T>
-  static inline void init(T* acc, const state_t*) {
+  static inline RK_HD void init(T* acc, const state_t*) {
     for (int k = 0; k < D; ++k) acc[k] = red::splat<T>(START);
     if constexpr (TRACK)
       for (int k = 0; k < D; ++k) acc[D + k] = T{};
   }
   template <class T>
-  static inline void accumulate(T* acc, const T* f, const T& jidx) {
+  static inline RK_HD void accumulate(T* acc, const T* f, const T& jidx) {
     for (int k = 0; k < D; ++k) {
       const auto m = better(f[k], acc[k]);
       acc[k] = select(m, f[k], acc[k]);
       if constexpr (TRACK) acc[D + k] = select(m, jidx, acc[D + k]);
     }
   }
-  static inline void flush_scalar(state_t* st, const real* acc, i64 j0) {
+  static inline RK_HD void flush_scalar(state_t* st, const real* acc, i64 j0) {
     for (int k = 0; k < D; ++k) {
       // A lane still at the start value never saw a winning term.
       if (acc[k] == START) continue;
@@ -241,18 +253,14 @@ struct MinMaxReduction {
     }
   }
   template <class V>
-  static inline void flush(state_t* st, const V* acc, i64 j0) {
-    for (int l = 0; l < simd<real>::lanes; ++l) {
-      real a[ACC];
-      for (int k = 0; k < ACC; ++k) a[k] = acc[k][l];
-      flush_scalar(st, a, j0);
-    }
+  static inline RK_HD void flush(state_t* st, const V* acc, i64 j0) {
+    red::flush_lanes<real, ACC>(st, acc, j0, flush_scalar);
   }
-  static inline void merge(state_t* st, const state_t* other) {
+  static inline RK_HD void merge(state_t* st, const state_t* other) {
     for (int k = 0; k < D; ++k)
       if (other[k].v != START) take(st[k], other[k].v, other[k].i);
   }
-  static inline void finalize(const state_t* st, double* out, i64 ld) {
+  static inline RK_HD void finalize(const state_t* st, double* out, i64 ld) {
     for (int k = 0; k < D; ++k) {
       if (OUT != 1) out[k * ld] = st[k].v;
       if (OUT == 1) out[k * ld] = static_cast<double>(st[k].i);
@@ -280,7 +288,7 @@ struct KMinReduction {
   };
 
   // Inserts (v, i) into the sorted list s[0..K-1] ordered by (value, index).
-  static inline bool insert(state_t* s, real v, i64 i) {
+  static inline RK_HD bool insert(state_t* s, real v, i64 i) {
     int p = K;
     for (int r = K - 1; r >= 0; --r) {
       if (v < s[r].v || (TRACK && v == s[r].v && i < s[r].i)) p = r;
@@ -292,7 +300,7 @@ struct KMinReduction {
     return true;
   }
 
-  static inline void init_state(state_t* st) {
+  static inline RK_HD void init_state(state_t* st) {
     for (int k = 0; k < STATE; ++k) st[k] = state_t{red::inf<real>(), 0};
   }
   // Relative index of the placeholder below: beyond any tile, exact in float.
@@ -303,7 +311,7 @@ struct KMinReduction {
   // terms that cannot enter the row's K best are then rejected early, and
   // the placeholder itself never enters the state (equal value, larger index).
   template <class T>
-  static inline void init(T* acc, const state_t* st) {
+  static inline RK_HD void init(T* acc, const state_t* st) {
     for (int k = 0; k < K * D; ++k) acc[k] = red::splat<T>(red::inf<real>());
     if constexpr (TRACK)
       for (int k = 0; k < K * D; ++k) acc[K * D + k] = T{};
@@ -313,7 +321,7 @@ struct KMinReduction {
     }
   }
   template <class T>
-  static inline void accumulate(T* acc, const T* f, const T& jidx) {
+  static inline RK_HD void accumulate(T* acc, const T* f, const T& jidx) {
     for (int c = 0; c < D; ++c) {
       T* v = acc + c * K;
       T* ix = acc + K * D + c * K;
@@ -332,7 +340,7 @@ struct KMinReduction {
       if constexpr (TRACK) ix[0] = select(mr, jidx, ix[0]);
     }
   }
-  static inline void flush_scalar(state_t* st, const real* acc, i64 j0) {
+  static inline RK_HD void flush_scalar(state_t* st, const real* acc, i64 j0) {
     for (int c = 0; c < D; ++c)
       for (int r = 0; r < K; ++r) {
         const real v = acc[c * K + r];
@@ -342,21 +350,17 @@ struct KMinReduction {
       }
   }
   template <class V>
-  static inline void flush(state_t* st, const V* acc, i64 j0) {
-    for (int l = 0; l < simd<real>::lanes; ++l) {
-      real a[ACC];
-      for (int k = 0; k < ACC; ++k) a[k] = acc[k][l];
-      flush_scalar(st, a, j0);
-    }
+  static inline RK_HD void flush(state_t* st, const V* acc, i64 j0) {
+    red::flush_lanes<real, ACC>(st, acc, j0, flush_scalar);
   }
-  static inline void merge(state_t* st, const state_t* other) {
+  static inline RK_HD void merge(state_t* st, const state_t* other) {
     for (int c = 0; c < D; ++c)
       for (int r = 0; r < K; ++r) {
         const state_t& o = other[c * K + r];
         if (!(o.v < red::inf<real>()) || !insert(st + c * K, o.v, o.i)) break;
       }
   }
-  static inline void finalize(const state_t* st, double* out, i64 ld) {
+  static inline RK_HD void finalize(const state_t* st, double* out, i64 ld) {
     for (int c = 0; c < D; ++c)
       for (int r = 0; r < K; ++r) {
         const state_t& s = st[c * K + r];
@@ -396,7 +400,7 @@ struct LseReduction {
   using state_t = typename red::cond<BLOCK, double, real>::type;
 
   template <class T>
-  static inline void weights(const T* f, T* g) {
+  static inline RK_HD void weights(const T* f, T* g) {
     const T one = red::splat<T>(static_cast<real>(1));
     if constexpr (!WEIGHT) {
       g[0] = one;
@@ -406,13 +410,13 @@ struct LseReduction {
     }
   }
 
-  static inline void init_state(state_t* st) {
+  static inline RK_HD void init_state(state_t* st) {
     constexpr int L = BLOCK ? 1 : W;
     for (int k = 0; k < STATE; ++k) st[k] = 0;
     for (int l = 0; l < L; ++l) st[l] = -red::inf<real>();
   }
   template <class T>
-  static inline void init(T* acc, const state_t* st) {
+  static inline RK_HD void init(T* acc, const state_t* st) {
     constexpr int L = red::lanes_of<T>::n;
     for (int k = 0; k < ACC; ++k) {
       if constexpr (BLOCK) acc[k] = k == 0 ? red::splat<T>(-red::inf<real>()) : T{};
@@ -421,37 +425,33 @@ struct LseReduction {
     }
   }
   template <class T>
-  static inline void accumulate(T* acc, const T* f, const T&) {
+  static inline RK_HD void accumulate(T* acc, const T* f, const T&) {
     T g[NS];
     weights(f, g);
     if constexpr (KAHAN) red::lse_fold_kahan<NS>(acc[0], acc + 1, acc + 1 + NS, f[0], g, real{});
     else red::lse_fold<NS, false>(acc[0], acc + 1, f[0], g, real{});
   }
   // One lane's state (m, s) in the state type, into a block-scheme state.
-  static inline void fold_lane(state_t* st, const real* a) {
+  static inline RK_HD void fold_lane(state_t* st, const real* a) {
     state_t s2[NS];
     for (int c = 0; c < NS; ++c) s2[c] = static_cast<state_t>(a[1 + c]);
     red::lse_fold<NS, true>(st[0], st + 1, static_cast<state_t>(a[0]), s2, state_t{});
   }
-  static inline void flush_scalar(state_t* st, const real* acc, i64) {
+  static inline RK_HD void flush_scalar(state_t* st, const real* acc, i64) {
     if constexpr (BLOCK) fold_lane(st, acc);
     else
       for (int k = 0; k < ACC; ++k) st[k * W] = acc[k];
   }
   template <class V>
-  static inline void flush(state_t* st, const V* acc, i64 j0) {
+  static inline RK_HD void flush(state_t* st, const V* acc, i64 j0) {
     if constexpr (BLOCK) {
-      for (int l = 0; l < W; ++l) {
-        real a[ACC];
-        for (int k = 0; k < ACC; ++k) a[k] = acc[k][l];
-        flush_scalar(st, a, j0);
-      }
+      red::flush_lanes<real, ACC>(st, acc, j0, flush_scalar);
     } else {
       for (int k = 0; k < ACC; ++k) simd<real>::store(st + k * W, acc[k]);
     }
   }
   // The merged lanes of a state, as (m, s[NS]) in double.
-  static inline void collapse(const state_t* st, double* ms) {
+  static inline RK_HD void collapse(const state_t* st, double* ms) {
     if constexpr (BLOCK) {
       for (int k = 0; k <= NS; ++k) ms[k] = st[k];
     } else {
@@ -467,7 +467,7 @@ struct LseReduction {
       }
     }
   }
-  static inline void merge(state_t* st, const state_t* other) {
+  static inline RK_HD void merge(state_t* st, const state_t* other) {
     if constexpr (BLOCK) {
       red::lse_fold<NS, true>(st[0], st + 1, other[0], other + 1, state_t{});
     } else {
@@ -491,7 +491,7 @@ struct LseReduction {
       }
     }
   }
-  static inline void finalize(const state_t* st, double* out, i64 ld) {
+  static inline RK_HD void finalize(const state_t* st, double* out, i64 ld) {
     double ms[1 + NS];
     collapse(st, ms);
     const double m = ms[0];
@@ -514,13 +514,13 @@ struct ZeroReduction {
   static constexpr int STATE = 1;
   static constexpr bool NEEDS_INDEX = false;
   using state_t = double;
-  static inline void init_state(state_t* st) { st[0] = 0; }
-  template <class T> static inline void init(T* acc, const state_t*) { acc[0] = T{}; }
-  template <class T> static inline void accumulate(T*, const T*, const T&) {}
-  template <class V> static inline void flush(state_t*, const V*, i64) {}
-  static inline void flush_scalar(state_t*, const real*, i64) {}
-  static inline void merge(state_t*, const state_t*) {}
-  static inline void finalize(const state_t*, double* out, i64 ld) {
+  static inline RK_HD void init_state(state_t* st) { st[0] = 0; }
+  template <class T> static inline RK_HD void init(T* acc, const state_t*) { acc[0] = T{}; }
+  template <class T> static inline RK_HD void accumulate(T*, const T*, const T&) {}
+  template <class V> static inline RK_HD void flush(state_t*, const V*, i64) {}
+  static inline RK_HD void flush_scalar(state_t*, const real*, i64) {}
+  static inline RK_HD void merge(state_t*, const state_t*) {}
+  static inline RK_HD void finalize(const state_t*, double* out, i64 ld) {
     for (int k = 0; k < DIM; ++k) out[k * ld] = 0;
   }
 };

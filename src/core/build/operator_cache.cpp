@@ -1,7 +1,10 @@
 #include "build/operator_cache.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -9,6 +12,7 @@
 
 #include "build/files.h"
 #include "build/hash.h"
+#include "build/nvcc.h"
 #include "formula/errors.h"
 
 namespace rkeops {
@@ -21,9 +25,87 @@ std::map<std::string, std::shared_ptr<const LoadedOperator>>& registry() {
   return r;
 }
 
+// Checks that an ELF file holds every byte its headers point to, before
+// dlopen: the loader maps segments without looking at the file's size, and
+// touching a page past the end of a truncated file kills the process
+// (SIGBUS). Returns "" when the file looks whole, else why not. Non-ELF
+// platforms (Mach-O) leave it to dlopen.
+std::string check_object_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "cannot be loaded: it cannot be read";
+  std::fseek(f, 0, SEEK_END);
+  const long size_l = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  const std::uint64_t size = size_l > 0 ? static_cast<std::uint64_t>(size_l) : 0;
+  auto read_at = [&](std::uint64_t off, void* dst, std::size_t n) -> bool {
+    if (off + n > size) return false;
+    if (std::fseek(f, static_cast<long>(off), SEEK_SET) != 0) return false;
+    return std::fread(dst, 1, n, f) == n;
+  };
+  unsigned char ident[16] = {0};
+  const bool has_ident = read_at(0, ident, sizeof ident);
+  std::string why;
+  if (size < 4 || !has_ident || std::memcmp(ident, "\x7f" "ELF", 4) != 0) {
+#if defined(__APPLE__)
+    why = "";
+#else
+    why = "cannot be loaded: it is not a shared object (no ELF header; " + std::to_string(size) +
+          " bytes)";
+#endif
+    std::fclose(f);
+    return why;
+  }
+  const bool is64 = ident[4] == 2;
+  if ((is64 ? 8u : 4u) != sizeof(void*)) {
+    std::fclose(f);
+    return "cannot be loaded: it was built for another kind of machine";
+  }
+  // Offsets in the ELF header (host byte order: the class check above and
+  // dlopen's own checks cover foreign objects).
+  std::uint64_t need = is64 ? 64 : 52;
+  std::uint64_t phoff = 0, shoff = 0;
+  std::uint16_t phentsize = 0, phnum = 0, shentsize = 0, shnum = 0;
+  bool ok = size >= need;
+  if (ok && is64) {
+    ok = read_at(32, &phoff, 8) && read_at(40, &shoff, 8) && read_at(54, &phentsize, 2) &&
+         read_at(56, &phnum, 2) && read_at(58, &shentsize, 2) && read_at(60, &shnum, 2);
+  } else if (ok) {
+    std::uint32_t p32 = 0, s32 = 0;
+    ok = read_at(28, &p32, 4) && read_at(32, &s32, 4) && read_at(42, &phentsize, 2) &&
+         read_at(44, &phnum, 2) && read_at(46, &shentsize, 2) && read_at(48, &shnum, 2);
+    phoff = p32;
+    shoff = s32;
+  }
+  if (ok) {
+    need = std::max<std::uint64_t>(need, phoff + std::uint64_t(phentsize) * phnum);
+    need = std::max<std::uint64_t>(need, shoff + std::uint64_t(shentsize) * shnum);
+    // Every segment's bytes in the file.
+    for (std::uint16_t k = 0; ok && k < phnum && phoff + std::uint64_t(phentsize) * (k + 1) <= size; ++k) {
+      const std::uint64_t at = phoff + std::uint64_t(phentsize) * k;
+      std::uint64_t off = 0, filesz = 0;
+      if (is64) {
+        ok = read_at(at + 8, &off, 8) && read_at(at + 32, &filesz, 8);
+      } else {
+        std::uint32_t o32 = 0, f32 = 0;
+        ok = read_at(at + 4, &o32, 4) && read_at(at + 16, &f32, 4);
+        off = o32;
+        filesz = f32;
+      }
+      need = std::max<std::uint64_t>(need, off + filesz);
+    }
+  }
+  std::fclose(f);
+  if (!ok || need > size)
+    return "cannot be loaded: it is truncated (" + std::to_string(size) + " bytes, its headers need " +
+           std::to_string(need) + ")";
+  return "";
+}
+
 // dlopen + ABI and key checks. Returns "" on success, else why it failed
 // (and leaves nothing loaded).
 std::string load_object(LoadedOperator& op) {
+  std::string bad_file = check_object_file(op.object_path);
+  if (!bad_file.empty()) return bad_file;
   void* h = ::dlopen(op.object_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char* e = ::dlerror();
@@ -86,29 +168,32 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
   op->command = read_file(op->dir + "/command.txt");
   if (!op->command.empty() && op->command.back() == '\n') op->command.pop_back();
 
-  auto try_cached = [&]() -> bool {
+  // A damaged object is removed only under the entry's lock: outside it,
+  // another process may have just replaced it by a good one.
+  auto try_cached = [&](bool locked) -> bool {
     if (!file_exists(op->object_path)) return false;
     std::string why = load_object(*op);
     if (why.empty()) return true;
+    if (!locked) return false;
     if (note)
       *note = "the cached operator '" + op->object_path + "' " + why + "; it was removed and rebuilt";
     std::remove(op->object_path.c_str());
     return false;
   };
 
-  if (!try_cached()) {
+  if (!try_cached(false)) {
     make_dirs(req.cache_dir);
     FileLock lock(req.cache_dir + "/" + key + ".lock");
-    if (!try_cached()) {  // another process may have built it while we waited
+    if (!try_cached(true)) {  // another process may have built it while we waited
       auto t0 = std::chrono::steady_clock::now();
       make_dirs(op->dir);
       CodegenOptions co;
       co.dtype = req.dtype;
       co.sum_scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
       co.key = key;
-      write_file_atomic(op->source_path, generate_cpu_source(*req.program, co));
+      write_file_atomic(op->source_path, generate_operator_source(req, co));  // build/nvcc.h
       std::string tmp = op->dir + "/operator.so.tmp" + std::to_string(::getpid());
-      op->command = compile_command(req.toolchain, op->source_path, tmp);
+      op->command = operator_compile_command(req, op->source_path, tmp);
       write_file_atomic(op->dir + "/command.txt", op->command + "\n");
       int status = run_shell(op->command, op->log_path);
       if (status != 0 || !file_exists(tmp)) {
@@ -123,8 +208,14 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
         throw CacheError("cannot move the compiled operator into '" + op->object_path + "'");
       }
       std::string why = load_object(*op);
-      if (!why.empty())
-        throw CacheError("the operator just compiled at '" + op->object_path + "' " + why);
+      if (!why.empty()) {
+        // The compiler said it succeeded but its output is not usable: a
+        // toolchain fault, reported with the command and the compiler's output.
+        std::remove(op->object_path.c_str());
+        throw CompileError("the compiler exited without error, but its output '" + op->object_path +
+                               "' " + why,
+                           op->command, read_file(op->log_path), op->source_path);
+      }
       if (compiled_now) *compiled_now = true;
       op->compile_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

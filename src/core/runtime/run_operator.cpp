@@ -1,18 +1,74 @@
 #include "runtime/run_operator.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "formula/errors.h"
 
 namespace rkeops {
 
-std::int64_t chunk_rows(std::int64_t reduced, int nthreads) {
-  const std::int64_t target_pairs = std::int64_t(1) << 28;
-  std::int64_t rows = target_pairs / (reduced > 0 ? reduced : 1);
-  std::int64_t min_rows = 64 * static_cast<std::int64_t>(nthreads > 0 ? nthreads : 1);
-  return rows < min_rows ? min_rows : rows;
+namespace {
+
+// Mirrors of the CPU kernel's choices (inst/include/rkeops/cpu_kernel.h,
+// CpuKernel::run): reduced-side tile size, and the most output rows a
+// register block holds.
+constexpr std::int64_t kKernelTile = 4096;
+constexpr std::int64_t kKernelMaxBlockRows = 8;
+
+// Below this many pairs a call is one chunk (it takes milliseconds).
+constexpr std::int64_t kOneChunkPairs = std::int64_t(1) << 26;
+// Size of a first chunk, before its time is known.
+constexpr std::int64_t kFirstChunkPairs = std::int64_t(1) << 24;
+// Beyond this many reduced-side rows even the smallest chunk of row blocks
+// (kRowBlocksPerThread rows per thread) would take about a second or more:
+// chunks are then a few rows, each with the reduced side split across
+// threads. That streams the reduced side once per chunk: 25-30% slower for
+// a Gaussian kernel than the 128-row chunks of earlier versions (N = 2e7,
+// 2 threads), whose chunks took 3 s or more each. Below this size, a costly
+// formula (many transcendental functions) can still make a 16T-row chunk
+// take seconds: bounding that needs the ABI to take ranges of the reduced
+// side (with partial states kept between calls) or a cancel flag.
+constexpr std::int64_t kSplitReducedRows = std::int64_t(1) << 24;
+// With at least this many rows per thread, the kernel always spreads row
+// blocks over the threads (checked for every register block size 1..8).
+constexpr std::int64_t kRowBlocksPerThread = 2 * kKernelMaxBlockRows;
+
+std::int64_t clamp64(std::int64_t v, std::int64_t lo, std::int64_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+}  // namespace
+
+ChunkPlan plan_chunks(std::int64_t out_rows, std::int64_t reduced, int nthreads) {
+  ChunkPlan p;
+  const std::int64_t T = nthreads > 0 ? nthreads : 1;
+  const std::int64_t rows = out_rows > 0 ? out_rows : 1;
+  const std::int64_t red = reduced > 0 ? reduced : 1;
+  p.max_rows = rows;
+  if (rows <= kOneChunkPairs / red) {  // small: one chunk, as it always was
+    p.first_rows = p.min_rows = rows;
+    return p;
+  }
+  const std::int64_t ntiles = (reduced + kKernelTile - 1) / kKernelTile;
+  const bool can_split = T > 1 && ntiles >= 2 * T;
+  const std::int64_t first = kFirstChunkPairs / red;
+  if (can_split && (rows < kRowBlocksPerThread * T || reduced > kSplitReducedRows)) {
+    // Fewer than 2T rows: the kernel always splits the reduced side.
+    p.split_reduced = true;
+    p.min_rows = 1;
+    p.max_rows = std::min(rows, 2 * T - 1);
+  } else if (can_split) {
+    p.min_rows = kRowBlocksPerThread * T;
+  } else {
+    p.min_rows = 1;
+  }
+  p.first_rows = clamp64(first, p.min_rows, p.max_rows);
+  return p;
 }
 
 void run_operator(const LoadedOperator& op, const CallSpec& spec,
-                  const std::function<void()>& poll) {
+                  const std::function<void()>& poll, const ProgressFn& progress) {
+  using clock = std::chrono::steady_clock;
   rkeops_call call{};
   call.abi_version = RKEOPS_ABI_VERSION;
   call.dtype = op.dtype == DType::Float32 ? RKEOPS_FLOAT32 : RKEOPS_FLOAT64;
@@ -25,15 +81,36 @@ void run_operator(const LoadedOperator& op, const CallSpec& spec,
   const std::int64_t reduced = spec.tag == 0 ? spec.N : spec.M;
   call.out_ld = out_rows;
   call.nthreads = spec.nthreads;
-  call.device = -1;
-  const std::int64_t step = chunk_rows(reduced, spec.nthreads);
+  call.device = spec.device;
+  ChunkPlan plan = plan_chunks(out_rows, reduced, spec.nthreads);
+  if (spec.device >= 0 && out_rows > 0) {  // GPU: one launch for every row
+    plan.first_rows = plan.min_rows = plan.max_rows = out_rows;
+    plan.split_reduced = false;
+  }
+  std::int64_t step = plan.first_rows;
   char err[512] = {0};
-  for (std::int64_t r = 0; r < out_rows; r += step) {
+  const auto start = clock::now();
+  for (std::int64_t r = 0; r < out_rows;) {
     if (poll) poll();
+    std::int64_t n = std::min(step, out_rows - r);
+    // Never leave a last chunk smaller than min_rows: it would run the
+    // kernel's other path.
+    if (out_rows - (r + n) < plan.min_rows) n = out_rows - r;
     call.row_begin = r;
-    call.row_end = r + step < out_rows ? r + step : out_rows;
+    call.row_end = r + n;
+    const auto t0 = clock::now();
     if (op.run(&call, err, sizeof err) != 0)
       throw CallError(std::string("the operator failed: ") + err);
+    const auto t1 = clock::now();
+    r += n;
+    if (progress) progress(r, out_rows, std::chrono::duration<double>(t1 - start).count());
+    // Aim the next chunk at kChunkSeconds, changing its size by 4x at most.
+    const double dt = std::chrono::duration<double>(t1 - t0).count();
+    const double want = dt > 0 ? static_cast<double>(n) * kChunkSeconds / dt : 4.0 * n;
+    const double lo = n / 4.0, hi = 4.0 * n;
+    const double next = want < lo ? lo : (want > hi ? hi : want);
+    step = clamp64(static_cast<std::int64_t>(next), plan.min_rows, plan.max_rows);
+    if (step < 1) step = 1;
   }
 }
 

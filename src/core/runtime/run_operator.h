@@ -1,6 +1,7 @@
 // Calling a loaded operator: the output rows are computed in chunks, and
 // between chunks the caller's `poll` runs (R checks for Ctrl-C there and
-// may throw; no thread is running then, so nothing leaks).
+// may throw; no thread is running then, so nothing leaks) and `progress`
+// is told how far the computation is.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -16,13 +17,31 @@ struct CallSpec {
   int tag = 0;                   // output rows: M (tag 0) or N (tag 1)
   double* out = nullptr;         // output rows x columns, column-major
   int nthreads = 1;
+  int device = -1;               // GPU device number; -1 runs on the CPU
 };
 
-void run_operator(const LoadedOperator& op, const CallSpec& spec,
-                  const std::function<void()>& poll);
+// Called after each chunk: output rows done, total, seconds since the start.
+using ProgressFn = std::function<void(std::int64_t done, std::int64_t total, double seconds)>;
 
-// Rows per chunk: about 2^28 pairs, so a chunk takes well under a second,
-// but never so few rows that threads starve.
-std::int64_t chunk_rows(std::int64_t reduced, int nthreads);
+void run_operator(const LoadedOperator& op, const CallSpec& spec,
+                  const std::function<void()>& poll, const ProgressFn& progress = nullptr);
+
+// How the output rows are cut into chunks. A chunk should take about
+// kChunkSeconds, so that an interrupt is seen quickly; chunk sizes adapt to
+// the measured time, but always within [min_rows, max_rows], bounds that
+// depend only on the sizes and the thread count: they keep every chunk on the
+// same side of the kernel's choice between "blocks of output rows across
+// threads" and "the reduced side split across threads" (cpu_kernel.h), whose
+// sums can differ in the last bits, so results do not depend on timing.
+struct ChunkPlan {
+  std::int64_t first_rows = 1;   // size of the first chunk
+  std::int64_t min_rows = 1;     // no chunk is smaller (except a lone last one)
+  std::int64_t max_rows = 1;     // no chunk is larger
+  bool split_reduced = false;    // chunks run with the reduced side split across threads
+};
+
+constexpr double kChunkSeconds = 0.25;
+
+ChunkPlan plan_chunks(std::int64_t out_rows, std::int64_t reduced, int nthreads);
 
 }  // namespace rkeops
