@@ -159,35 +159,6 @@ gpu_check_runnable <- function(backend) {
   invisible(TRUE)
 }
 
-# The compiled GPU operator (real CUDA or emulation) for one precision,
-# compiling it if needed; kept in state$loaded like CPU operators.
-load_gpu_variant <- function(state, precision, backend) {
-  toolchain <- current_toolchain()
-  if (backend == "GPU") toolchain$cxx <- find_nvcc()
-  engine_backend <- gpu_backend_string(backend, toolchain$cxx)
-  variant <- paste(engine_backend, variant_key(precision, toolchain), sep = "|")
-  handle <- state$loaded[[variant]]
-  if (!is.null(handle)) return(handle)
-  build <- function(cache_dir) {
-    core_call(rk_get_operator, state$formula, state$args, precision, toolchain, cache_dir,
-              as.character(utils::packageVersion("rkeops")), state$sum_scheme, engine_backend)
-  }
-  handle <- tryCatch(build(get_rkeops_cache_dir()), rkeops_cache_error = function(e) {
-    fallback <- file.path(tempdir(), "rkeops-cache")
-    rkeops_warn(paste0("the rkeops cache directory cannot be used (", conditionMessage(e),
-                       "); compiling into ", fallback, " for this session instead"),
-                class = "rkeops_cache_warning")
-    build(fallback)
-  })
-  if (nzchar(handle$note)) rkeops_warn(handle$note, class = "rkeops_cache_warning")
-  if (handle$compiled_now && isTRUE(get_option("verbose"))) {
-    message(sprintf("rkeops: compiled %s %s operator in %.2f s (%s)", precision, backend,
-                    handle$compile_seconds, dirname(handle$object_path)))
-  }
-  state$loaded[[variant]] <- handle
-  handle
-}
-
 # Compiles (without running) the GPU operator of `op` for real CUDA with
 # nvcc: the cache entry (paths, command, compile time). For tests and for
 # preparing a cache on a machine without a GPU.
@@ -196,5 +167,5 @@ gpu_compile_operator <- function(op, precision = get_option("precision"), backen
   if (backend == "GPU" && !nzchar(find_nvcc())) {
     rkeops_abort("nvcc was not found", class = "rkeops_gpu_error")
   }
-  load_gpu_variant(state, precision, backend)
+  load_variant(state, precision, backend)
 }

@@ -169,15 +169,21 @@ keops_kernel <- function(formula, args,
   op
 }
 
-# The compiled operator for one precision, compiling it if needed.
-load_variant <- function(state, precision) {
+# The compiled operator for one precision and backend ("CPU", or the GPU
+# backends of R/gpu.R), compiling it if needed.
+load_variant <- function(state, precision, backend = "CPU") {
   toolchain <- current_toolchain()
-  variant <- variant_key(precision, toolchain)
+  engine_backend <- "cpu"
+  if (backend != "CPU") {
+    if (backend == "GPU") toolchain$cxx <- find_nvcc()
+    engine_backend <- gpu_backend_string(backend, toolchain$cxx)
+  }
+  variant <- variant_key(precision, toolchain, engine_backend)
   handle <- state$loaded[[variant]]
   if (!is.null(handle)) return(handle)
   build <- function(cache_dir) {
     core_call(rk_get_operator, state$formula, state$args, precision, toolchain, cache_dir,
-              as.character(utils::packageVersion("rkeops")), state$sum_scheme)
+              as.character(utils::packageVersion("rkeops")), state$sum_scheme, engine_backend)
   }
   handle <- tryCatch(build(get_rkeops_cache_dir()), rkeops_cache_error = function(e) {
     # A read-only or full cache must not stop the work: fall back to a
@@ -190,16 +196,17 @@ load_variant <- function(state, precision) {
   })
   if (nzchar(handle$note)) rkeops_warn(handle$note, class = "rkeops_cache_warning")
   if (handle$compiled_now && isTRUE(get_option("verbose"))) {
-    message(sprintf("rkeops: compiled %s operator in %.2f s (%s)", precision,
+    message(sprintf("rkeops: compiled %s %s operator in %.2f s (%s)", precision, backend,
                     handle$compile_seconds, dirname(handle$object_path)))
   }
   state$loaded[[variant]] <- handle
   handle
 }
 
-# Operators are kept per precision and toolchain (compiler, flags, SIMD path).
-variant_key <- function(precision, toolchain = current_toolchain()) {
-  paste(c(precision, unlist(toolchain)), collapse = "|")
+# Operators are kept per precision, toolchain (compiler, flags, SIMD path)
+# and backend.
+variant_key <- function(precision, toolchain = current_toolchain(), backend = "cpu") {
+  paste(c(backend, precision, unlist(toolchain)), collapse = "|")
 }
 
 run_kernel <- function(state, input, inner_dim) {
@@ -212,8 +219,7 @@ run_kernel <- function(state, input, inner_dim) {
   check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
                     ua$cat, ua$dim, by_column, get_option("precision"))  # R/inputs.R
   values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim))
-  handle <- if (backend == "CPU") load_variant(state, get_option("precision"))
-            else load_gpu_variant(state, get_option("precision"), backend)
+  handle <- load_variant(state, get_option("precision"), backend)
   res <- core_call(rk_run, handle$ptr, values, info$args$cat, info$args$dim,
                    checked$M, checked$N, info$tag, info$out_cols, by_column,
                    default_threads(), gpu_device_arg(backend), progress_after())
