@@ -60,7 +60,7 @@ as_numeric_input <- function(x, what) {
 }
 
 # Returns list(values = <list of double arrays, position order>, M, N).
-check_inputs <- function(input, table, points_as_columns) {
+check_inputs <- function(input, table, points_as_columns, out_cat = 0) {
   n <- nrow(table)
   if (!is.list(input) || is.data.frame(input)) {
     rkeops_abort(sprintf(paste("the input must be a list of %d matrices or vectors, one per argument",
@@ -80,14 +80,19 @@ check_inputs <- function(input, table, points_as_columns) {
   first <- c(NA_integer_, NA_integer_)
   for (k in seq_len(n)) {
     what <- describe_arg(table, k)
-    if (is.null(dim(input[[k]])) && is.atomic(input[[k]]) && length(input[[k]]) > .Machine$integer.max) {
-      # checked before any conversion: a long vector would be copied first
-      rkeops_abort(sprintf("%s has %.0f values: more points than an R matrix can hold (2^31 - 1)",
-                           what, length(input[[k]])), class = "rkeops_input_error")
-    }
-    x <- as_numeric_input(input[[k]], what)
     cat <- table$cat[k]
     dim <- table$dim[k]
+    if (is.null(dim(input[[k]])) && is.atomic(input[[k]]) && length(input[[k]]) > .Machine$integer.max &&
+        !(cat != out_cat && cat < 2 && dim == 1)) {
+      # Checked before any conversion (a long vector would be copied first).
+      # Only the reduced side may have more than 2^31 - 1 points: the output
+      # is an R matrix, with one row per point of the other side.
+      rkeops_abort(sprintf(paste("%s has %.0f values: more points than an R matrix can hold (2^31 - 1);",
+                                 "only the reduced side (%s) may be a longer vector"),
+                           what, length(input[[k]]), category_names[2 - out_cat]),
+                   class = "rkeops_input_error")
+    }
+    x <- as_numeric_input(input[[k]], what)
     if (cat == 2) {
       if (length(x) != dim) {
         rkeops_abort(sprintf("%s must have %d value%s, got %d", what, dim, if (dim > 1) "s" else "",
@@ -98,33 +103,22 @@ check_inputs <- function(input, table, points_as_columns) {
     }
     if (is.null(dim(x))) {
       if (dim != 1) {
-        rkeops_abort(sprintf("%s must be a matrix with %d %s, got a vector of length %d", what, dim,
+        rkeops_abort(sprintf("%s must be a matrix with %d %s, got a vector of length %.0f", what, dim,
                              if (points_as_columns) "rows" else "columns", length(x)),
                      class = "rkeops_input_error")
       }
-      x <- matrix(x, ncol = 1)
-      if (points_as_columns) x <- t(x)
-    }
-    if (length(dim(x)) != 2) {
-      rkeops_abort(sprintf("%s must be a matrix, not an array with %d dimensions", what, length(dim(x))),
-                   class = "rkeops_input_error")
-    }
-    inner <- if (points_as_columns) nrow(x) else ncol(x)
-    npts <- if (points_as_columns) ncol(x) else nrow(x)
-    if (inner != dim) {
-      rkeops_abort(sprintf(paste("%s must have %d %s (its declared dimension), got %d;",
-                                 "%s"),
-                           what, dim, if (points_as_columns) "rows" else "columns", inner,
-                           if (points_as_columns) "with inner_dim = \"row\", points are columns"
-                           else "points are rows (use inner_dim = \"row\" if they are columns)"),
-                   class = "rkeops_input_error")
+      # A plain vector of points of dimension 1 is passed as it is (no copy),
+      # so it may be a long vector: more than 2^31 - 1 points.
+      npts <- length(x)
+    } else {
+      npts <- check_matrix_input(x, dim, what, points_as_columns)
     }
     side <- cat + 1
     if (is.na(rows[side])) {
       rows[side] <- npts
       first[side] <- k
     } else if (rows[side] != npts) {
-      rkeops_abort(sprintf("all %s inputs must have the same number of points: %s has %d but %s has %d",
+      rkeops_abort(sprintf("all %s inputs must have the same number of points: %s has %.0f but %s has %.0f",
                            category_names[side], describe_arg(table, first[side]), rows[side],
                            what, npts),
                    class = "rkeops_input_error")
@@ -133,6 +127,25 @@ check_inputs <- function(input, table, points_as_columns) {
   }
   rows[is.na(rows)] <- 1  # no Vi (Vj) argument: M (N) = 1, as in KeOps
   list(values = input, M = rows[1], N = rows[2])
+}
+
+# A Vi/Vj matrix: its inner dimension must be the declared one; returns its
+# number of points.
+check_matrix_input <- function(x, dim, what, points_as_columns) {
+  if (length(dim(x)) != 2) {
+    rkeops_abort(sprintf("%s must be a matrix, not an array with %d dimensions", what, length(dim(x))),
+                 class = "rkeops_input_error")
+  }
+  inner <- if (points_as_columns) nrow(x) else ncol(x)
+  if (inner != dim) {
+    rkeops_abort(sprintf(paste("%s must have %d %s (its declared dimension), got %d;",
+                               "%s"),
+                         what, dim, if (points_as_columns) "rows" else "columns", inner,
+                         if (points_as_columns) "with inner_dim = \"row\", points are columns"
+                         else "points are rows (use inner_dim = \"row\" if they are columns)"),
+                 class = "rkeops_input_error")
+  }
+  if (points_as_columns) ncol(x) else nrow(x)
 }
 
 # inner_dim: "col" (points are rows, default) or "row" (points are columns);

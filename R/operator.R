@@ -214,7 +214,7 @@ run_kernel <- function(state, input, inner_dim) {
   if (backend != "CPU") gpu_check_runnable(backend)  # R/gpu.R
   info <- state$info
   by_column <- points_are_columns(inner_dim)
-  checked <- check_inputs(input, user_args(info), by_column)
+  checked <- check_inputs(input, user_args(info), by_column, info$tag)
   ua <- user_args(info)
   check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
                     ua$cat, ua$dim, by_column, get_option("precision"))  # R/inputs.R

@@ -27,3 +27,17 @@ test_that("a float32 sum of 10^6 terms 0.1 with no Vi (M = 1) stays accurate", {
   res64 <- with_precision("float64", op(list(b)))
   expect_lt(abs(res64[1, 1] - 1e5) / 1e5, 1e-12)
 })
+
+test_that("the reduced side may have more than 2^31 points (a long vector, 64-bit indexing)", {
+  skip_if(Sys.getenv("RKEOPS_TEST_HUGE") != "true",
+          "needs 17 GB of memory and a minute: set RKEOPS_TEST_HUGE=true to run it")
+  local_clean_options()
+  set_rkeops_options(precision = "float64")
+  n <- 2^31 + 5
+  y <- rep(c(1, 2, 3), length.out = n)  # a long double vector: 17 GB
+  op <- get_op("Sum_Reduction(x * y, 0)", c("x = Vi(1)", "y = Vj(1)"))
+  res <- op(list(c(1, -2), y))
+  total <- sum(y)
+  rm(y)
+  expect_equal(as.vector(res), c(total, -2 * total), tolerance = 1e-12)
+})
