@@ -196,7 +196,8 @@ load_variant <- function(state, precision, backend = "CPU") {
   })
   if (nzchar(handle$note)) rkeops_warn(handle$note, class = "rkeops_cache_warning")
   if (handle$compiled_now && isTRUE(get_option("verbose"))) {
-    message(sprintf("rkeops: compiled %s %s operator in %.2f s (%s)", precision, backend,
+    what <- if (backend == "CPU") precision else paste(precision, backend)
+    message(sprintf("rkeops: compiled %s operator in %.2f s (%s)", what,
                     handle$compile_seconds, dirname(handle$object_path)))
   }
   state$loaded[[variant]] <- handle
