@@ -64,6 +64,19 @@ rkeops::Toolchain parse_toolchain(const List& tc) {
   return t;
 }
 
+// R's n points (rows, or columns when `transpose`) into the engine's layout:
+// coordinate k of point p at dst[k * n + p], cast to the operator's type.
+template <class T>
+void copy_points(const double* src, T* dst, std::int64_t n, int dim, bool transpose) {
+  if (transpose) {
+    for (std::int64_t p = 0; p < n; ++p)
+      for (int k = 0; k < dim; ++k) dst[k * n + p] = static_cast<T>(src[p * dim + k]);
+  } else {
+    const std::size_t len = static_cast<std::size_t>(n) * dim;
+    for (std::size_t t = 0; t < len; ++t) dst[t] = static_cast<T>(src[t]);
+  }
+}
+
 void finalize_handle(SEXP p) {
   auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(p));
   delete h;
@@ -256,20 +269,12 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
       const std::size_t len = static_cast<std::size_t>(n) * dim;
       if (f32) {
         fbuf[a].resize(len);
-        float* dst = fbuf[a].data();
-        if (transpose) {
-          for (std::int64_t p = 0; p < n; ++p)
-            for (int k = 0; k < dim; ++k) dst[k * n + p] = static_cast<float>(src[p * dim + k]);
-        } else {
-          for (std::size_t t = 0; t < len; ++t) dst[t] = static_cast<float>(src[t]);
-        }
-        arg.data = dst;
+        copy_points(src, fbuf[a].data(), n, dim, transpose);
+        arg.data = fbuf[a].data();
       } else if (transpose) {
         dbuf[a].resize(len);
-        double* dst = dbuf[a].data();
-        for (std::int64_t p = 0; p < n; ++p)
-          for (int k = 0; k < dim; ++k) dst[k * n + p] = src[p * dim + k];
-        arg.data = dst;
+        copy_points(src, dbuf[a].data(), n, dim, transpose);
+        arg.data = dbuf[a].data();
       } else {
         arg.data = src;  // R's own memory: no copy
       }

@@ -355,21 +355,28 @@ static inline __attribute__((noinline, cold)) void sincos_libm(bool cos, int n, 
     if (big[k]) res[k] = cos ? __builtin_cosf(x[k]) : __builtin_sinf(x[k]);
 }
 
+// Lanes with |x| beyond the vector reduction's range (flagged in `big`) are
+// recomputed by libm, one by one; the others keep `res`.
+template <class S, class I, class V, class M>
+static inline V sincos_big_lanes(bool cos, V x, V res, M big) {
+  constexpr int L = sizeof(V) / sizeof(S);
+  S xs[L], rs[L];
+  I bs[L];
+  __builtin_memcpy(xs, &x, sizeof xs);
+  __builtin_memcpy(rs, &res, sizeof rs);
+  __builtin_memcpy(bs, &big, sizeof bs);
+  sincos_libm(cos, L, xs, bs, rs);
+  __builtin_memcpy(&res, rs, sizeof rs);
+  return res;
+}
+
 template <bool COS>
 RK_INLINE vdouble sincos_d(vdouble x) {
   vdouble res = sincos_core<COS, false, vdouble, vint64>(x);
   if (!COS) res = x == 0.0 ? x : res;  // sin(-0) = -0
   vdouble ax = (vdouble)((vuint64)x & 0x7fffffffffffffffull);
   vint64 big = (ax > kSinCosLimit) & (ax < __builtin_inf());
-  if (__builtin_expect(any(big), 0)) {
-    double xs[simd<double>::lanes], rs[simd<double>::lanes];
-    i64 bs[simd<double>::lanes];
-    __builtin_memcpy(xs, &x, sizeof xs);
-    __builtin_memcpy(rs, &res, sizeof rs);
-    __builtin_memcpy(bs, &big, sizeof bs);
-    sincos_libm(COS, simd<double>::lanes, xs, bs, rs);
-    __builtin_memcpy(&res, rs, sizeof rs);
-  }
+  if (__builtin_expect(any(big), 0)) res = sincos_big_lanes<double, i64>(COS, x, res, big);
   return res;
 }
 
@@ -383,15 +390,7 @@ RK_INLINE vfloat sincos_f(vfloat x) {
   if (!COS) res = x == 0.0f ? x : res;
   vfloat ax = (vfloat)((vuint32)x & 0x7fffffffu);
   vint32 big = (ax > (float)kSinCosLimit) & (ax < __builtin_inff());
-  if (__builtin_expect(any(big), 0)) {
-    float xs[simd<float>::lanes], rs[simd<float>::lanes];
-    i32 bs[simd<float>::lanes];
-    __builtin_memcpy(xs, &x, sizeof xs);
-    __builtin_memcpy(rs, &res, sizeof rs);
-    __builtin_memcpy(bs, &big, sizeof bs);
-    sincos_libm(COS, simd<float>::lanes, xs, bs, rs);
-    __builtin_memcpy(&res, rs, sizeof rs);
-  }
+  if (__builtin_expect(any(big), 0)) res = sincos_big_lanes<float, i32>(COS, x, res, big);
   return res;
 }
 }  // namespace vm
