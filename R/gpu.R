@@ -29,9 +29,11 @@
 #' else a fat binary for every architecture from 7.5 to 9.0 that the
 #' installed nvcc supports (CUDA 13 dropped 7.0 and 7.2), plus PTX for newer
 #' GPUs. The option `gpu_block_size` (default 192) sets the threads per
-#' block. Memory: the reduced side's inputs are copied to the GPU once per
-#' call; output rows are processed in chunks that fit in the GPU's free
-#' memory. The reduced side itself must fit in GPU memory.
+#' block. Memory: neither side has to fit in GPU memory. Output rows are
+#' processed in chunks that fit in the GPU's free memory. The reduced side's
+#' inputs are copied to the GPU once per call when they fit in about half of
+#' it, else in chunks, once per chunk of output rows; the partial reductions
+#' stay on the GPU between these chunks, so the result is that of one pass.
 #'
 #' @section Without a GPU:
 #' `use_gpu()` warns (class `rkeops_gpu_warning`) when no GPU is found, and
@@ -44,8 +46,9 @@
 #' threads as loops (blocks in parallel with OpenMP) and "device" buffers in
 #' host memory. It needs no GPU and no CUDA: it exists to test the GPU code
 #' (tiles, partial tiles, the grid-stride loop over rows, chunking) on any
-#' machine, and is much slower than the CPU backend. The environment variable
-#' `RKEOPS_GPU_CHUNK_ROWS` caps the output rows per chunk (for tests).
+#' machine, and is much slower than the CPU backend. The environment
+#' variables `RKEOPS_GPU_CHUNK_ROWS` and `RKEOPS_GPU_CHUNK_COLS` cap the
+#' output rows and the reduced-side rows per chunk (for tests).
 #'
 #' @name rkeops_gpu
 #' @seealso [use_gpu()], [check_rkeops()], [rkeops_options]

@@ -2,7 +2,8 @@
 # emulation target (the same source, blocks' threads run as loops), against
 # the CPU backend: every reduction, both axes, both precisions, with sizes
 # that are not multiples of the block size (partial tiles, tails, the
-# grid-stride loop over rows, chunks of output rows).
+# grid-stride loop over rows, chunks of output rows, chunks of the reduced
+# side).
 
 M <- 45
 N <- 77
@@ -72,6 +73,123 @@ for (name in names(reductions)) {
     }
   })
 }
+
+# ---- a reduced side cut into chunks ------------------------------------------
+# RKEOPS_GPU_CHUNK_COLS forces chunks of the reduced side (as when it does not
+# fit in GPU memory): one launch per chunk, the row states kept between them.
+# With blocks of 32 and N = 77, M = 45: chunks of 37 (77 = 37 + 37 + 3, 45 =
+# 37 + 8) cut tiles in the middle, chunks of 70 hold several tiles and a
+# partial one, chunks of 1 are one launch per reduced row, chunks of 64 are
+# whole tiles; each also combined with chunks of output rows.
+chunk_settings <- list(
+  "cols 37" = c(RKEOPS_GPU_CHUNK_COLS = "37", RKEOPS_GPU_CHUNK_ROWS = NA),
+  "cols 70" = c(RKEOPS_GPU_CHUNK_COLS = "70", RKEOPS_GPU_CHUNK_ROWS = NA),
+  "cols 37, rows 10" = c(RKEOPS_GPU_CHUNK_COLS = "37", RKEOPS_GPU_CHUNK_ROWS = "10"),
+  "cols 1, rows 33" = c(RKEOPS_GPU_CHUNK_COLS = "1", RKEOPS_GPU_CHUNK_ROWS = "33"),
+  "cols 64, rows 7" = c(RKEOPS_GPU_CHUNK_COLS = "64", RKEOPS_GPU_CHUNK_ROWS = "7")
+)
+no_chunks <- c(RKEOPS_GPU_CHUNK_COLS = NA, RKEOPS_GPU_CHUNK_ROWS = NA)
+
+# Runs `formula` on the CPU, then through the emulated GPU kernel without
+# forced chunks (`one`) and with each of `chunk_settings` (`chunked`, a list).
+cpu_and_chunked_emulation <- function(formula, args, input, precision, block = 32L,
+                                      sum_scheme = "block_sum") {
+  local_clean_options()
+  set_rkeops_options(precision = precision)
+  op <- keops_kernel(formula, args, sum_scheme = sum_scheme)
+  cpu <- op(input)
+  set_rkeops_options(backend = "GPU_EMULATION", gpu_block_size = block)
+  one <- with_envvars(no_chunks, op(input))
+  chunked <- lapply(chunk_settings, function(v) with_envvars(v, op(input)))
+  list(cpu = cpu, one = one, chunked = chunked)
+}
+
+# Chunked results against the CPU: values within the precision's tolerance,
+# index columns `idx` exactly.
+expect_chunked_like_cpu <- function(res, idx, precision, info) {
+  vals <- setdiff(seq_len(ncol(res$cpu)), idx)
+  for (k in names(res$chunked)) {
+    emu <- res$chunked[[k]]
+    what <- sprintf("%s, %s", info, k)
+    expect_equal(dim(emu), dim(res$cpu), info = what)
+    if (length(vals)) {
+      err <- rel_err(emu[, vals], res$cpu[, vals])
+      expect_true(err <= tol_for(precision), info = sprintf("%s: relative error %.3g", what, err))
+    }
+    if (length(idx)) expect_identical(emu[, idx], res$cpu[, idx], info = what)
+  }
+}
+
+for (name in names(reductions)) {
+  test_that(sprintf("GPU emulation: %s with the reduced side in chunks agrees with the CPU", name), {
+    r <- reductions[[name]]
+    # Orders and indices do not depend on the tiling: chunked runs give
+    # exactly the unchunked result. (Sums: see the sum-scheme test below.)
+    exact <- !grepl("Sum", name)
+    for (precision in c("float64", "float32")) {
+      for (axis in 0:1) {
+        res <- cpu_and_chunked_emulation(sprintf(r$f, axis), args_for(axis), input_for(axis), precision)
+        info <- sprintf("%s, axis %d, %s", name, axis, precision)
+        expect_chunked_like_cpu(res, r$idx, precision, info)
+        if (exact)
+          for (k in names(res$chunked)) expect_identical(res$chunked[[k]], res$one, info = paste(info, k))
+      }
+    }
+  })
+}
+
+test_that("GPU emulation: sum schemes with the reduced side in chunks", {
+  formulas <- c(Sum = "Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, %d)",
+                SumSoftMaxWeight = "SumSoftMaxWeight_Reduction(-s * SqNorm2(x - y), b, %d)",
+                LogSumExp = "LogSumExp_Reduction(-s * SqNorm2(x - y), %d)")
+  for (scheme in c("block_sum", "direct_sum", "kahan_scheme")) {
+    for (name in names(formulas)) {
+      for (precision in c("float64", "float32")) {
+        for (axis in 0:1) {
+          res <- cpu_and_chunked_emulation(sprintf(formulas[[name]], axis), args_for(axis),
+                                           input_for(axis), precision, sum_scheme = scheme)
+          info <- sprintf("%s, %s, axis %d, %s", name, scheme, axis, precision)
+          expect_chunked_like_cpu(res, integer(), precision, info)
+          # direct_sum and kahan_scheme carry their running sums term by term
+          # through the saved states: exactly the unchunked result. block_sum
+          # sums per tile: exact when the chunks are whole tiles (64 = 2 x 32).
+          exact <- if (scheme == "block_sum") "cols 64, rows 7" else names(res$chunked)
+          for (k in exact) expect_identical(res$chunked[[k]], res$one, info = paste(info, k))
+        }
+      }
+    }
+  }
+})
+
+test_that("GPU emulation: chunk sizes follow the GPU's free memory", {
+  # RKEOPS_EMU_GPU_MEMORY sets the emulated device's free memory. With 1600
+  # bytes (budget 80%: 1280), half of it holds 20 reduced-side rows of four
+  # float64 slots (y, b) -- chunks smaller than a tile -- or 40 of two (y),
+  # rounded down to one tile of 32; the rest holds a few output rows.
+  no_forcing <- c(RKEOPS_GPU_CHUNK_COLS = NA, RKEOPS_GPU_CHUNK_ROWS = NA)
+  run_with_memory <- function(op, bytes) {
+    with_envvars(c(no_forcing, RKEOPS_EMU_GPU_MEMORY = bytes), op(input_for(0)))
+  }
+  for (name in c("Sum", "ArgKMin", "Min_ArgMin", "LogSumExp")) {
+    r <- reductions[[name]]
+    local_clean_options()
+    set_rkeops_options(precision = "float64")
+    op <- keops_kernel(sprintf(r$f, 0), args_for(0))
+    cpu <- op(input_for(0))
+    set_rkeops_options(backend = "GPU_EMULATION", gpu_block_size = 32L)
+    emu <- run_with_memory(op, "1600")
+    vals <- setdiff(seq_len(ncol(cpu)), r$idx)
+    if (length(vals)) expect_close(emu[, vals, drop = FALSE], cpu[, vals, drop = FALSE], TOL64)
+    if (length(r$idx)) expect_identical(emu[, r$idx], cpu[, r$idx], info = name)
+  }
+  # Too little memory: a clear error, before anything runs. The Sum operator
+  # needs 32 bytes per reduced-side row (4 float64 slots) and, once the
+  # reduced side is chunked, 48 per output row (x, output, state).
+  op <- keops_kernel(sprintf(reductions$Sum$f, 0), args_for(0))
+  set_rkeops_options(backend = "GPU_EMULATION", gpu_block_size = 32L, precision = "float64")
+  expect_error(run_with_memory(op, "30"), "not enough GPU memory for one reduced-side row")
+  expect_error(run_with_memory(op, "90"), "not enough GPU memory for one output row")
+})
 
 test_that("GPU emulation: sum schemes direct_sum and kahan_scheme", {
   for (scheme in c("direct_sum", "kahan_scheme")) {

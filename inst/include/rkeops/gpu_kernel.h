@@ -8,6 +8,13 @@
 // barrier before and after; each thread then folds the tile into its row's
 // state. Rows beyond one grid are handled by a grid-stride loop.
 //
+// Neither side has to fit in GPU memory (run_gpu): output rows are processed
+// in chunks, and a reduced side too large for the device is cut into chunks
+// too, one launch per chunk, the row states kept in a device buffer between
+// launches (saved by one launch, resumed by the next, so the reduction runs
+// as in one pass over the whole reduced side; chunks of whole tiles give
+// bit-identical results).
+//
 // The kernel is written in a block-synchronous style through a few macros
 // (RK_KERNEL, RK_SHARED, RK_PRIVATE/RK_MINE, RK_SYNC, RK_THREAD_LOOP), so that
 // the very same source compiles
@@ -81,16 +88,24 @@ struct EmuArray {
 template <class F>
 struct GpuParams {
   using real = typename F::real;
+  using state_t = typename F::Red::state_t;
   static constexpr int NR = F::NROW > 0 ? F::NROW : 1;
   static constexpr int NC = F::NCOL > 0 ? F::NCOL : 1;
   static constexpr int NP = F::NPRM > 0 ? F::NPRM : 1;
   const real* rowp[NR];  // output-side slots, from the chunk's first row
-  const real* colp[NC];  // reduced-side slots
+  const real* colp[NC];  // reduced-side slots, from the reduced chunk's first row
   real prm[NP];
   double* out;           // the chunk's first output row
   i64 out_ld;
   i64 rows;              // output rows in this chunk
-  i64 nred;              // reduced-side rows
+  i64 nred;              // reduced-side rows in this reduced chunk
+  i64 j_offset;          // index of the reduced chunk's first row in the whole reduced side
+  // Row states between the launches over the reduced chunks: state k of row
+  // i at states[k * rows + i] (consecutive threads, consecutive addresses).
+  // Unused (nullptr) when the reduced side is one chunk (first && last).
+  state_t* states;
+  bool first;            // first reduced chunk: start from empty states
+  bool last;             // last reduced chunk: write the output
 };
 
 // --------------------------------------------------------------- kernel --
@@ -107,8 +122,13 @@ RK_KERNEL(reduce_kernel, GpuParams<F> p) {
     RK_THREAD_LOOP(tid) {
       state_t* s = RK_MINE(st, tid);
       real* x = RK_MINE(xr, tid);
-      Red::init_state(s);
       const i64 i = base + tid;
+      // Resume the state left by the previous reduced chunk, if any.
+      if (p.first) {
+        Red::init_state(s);
+      } else if (i < p.rows) {
+        for (int k = 0; k < Red::STATE; ++k) s[k] = p.states[k * p.rows + i];
+      }
       if (i < p.rows)
         for (int k = 0; k < F::NROW; ++k) x[k] = p.rowp[k][i];
     }
@@ -131,13 +151,20 @@ RK_KERNEL(reduce_kernel, GpuParams<F> p) {
             F::eval(x, static_cast<const real*>(tile + jj * NC), static_cast<const real*>(p.prm), f);
             Red::accumulate(acc, static_cast<const real*>(f), static_cast<real>(jj));
           }
-          Red::flush_scalar(s, static_cast<const real*>(acc), j0);
+          // Global index of the tile start: Arg-type reductions store indices
+          // into the whole reduced side, not into this chunk.
+          Red::flush_scalar(s, static_cast<const real*>(acc), p.j_offset + j0);
         }
       }
     }
     RK_THREAD_LOOP(tid) {
       const i64 i = base + tid;
-      if (i < p.rows) Red::finalize(RK_MINE(st, tid), p.out + i, p.out_ld);
+      if (i < p.rows) {
+        const state_t* s = RK_MINE(st, tid);
+        if (p.last) Red::finalize(s, p.out + i, p.out_ld);
+        else
+          for (int k = 0; k < Red::STATE; ++k) p.states[k * p.rows + i] = s[k];
+      }
     }
   }
 }
@@ -200,7 +227,13 @@ static inline bool to_host(void* h, const void* d, size_t bytes, char*, size_t) 
   if (bytes) memcpy(h, d, bytes);
   return true;
 }
-static inline size_t free_memory() { return size_t(1) << 40; }
+// The emulated device's free memory: 1 TiB, or RKEOPS_EMU_GPU_MEMORY bytes
+// (tests shrink it to exercise the memory-based chunk sizes and errors).
+static inline size_t free_memory() {
+  const char* v = getenv("RKEOPS_EMU_GPU_MEMORY");
+  const long long n = v ? atoll(v) : 0;
+  return n > 0 ? static_cast<size_t>(n) : size_t(1) << 40;
+}
 static inline i64 max_grid() { return RK_EMU_GRID; }
 template <class F>
 static inline bool launch(i64 grid, const GpuParams<F>& p, char*, size_t) {
@@ -214,7 +247,8 @@ static inline bool launch(i64 grid, const GpuParams<F>& p, char*, size_t) {
 }  // namespace dev
 
 // ------------------------------------------------------------ host side --
-// Buffers freed on every exit path.
+// Buffers freed on every exit path: at most 128 variable slots, the output
+// and the state buffer.
 struct DevBuffers {
   void* p[64 + 2 * 64];
   int n = 0;
@@ -226,20 +260,38 @@ struct DevBuffers {
     if (q) p[n++] = q;
     return q;
   }
-  void drop_from(int k) {
-    for (int m = k; m < n; ++m) dev::release(p[m]);
-    n = k;
-  }
 };
 
-// Runs output rows [row_begin, row_end) on the device: copies the
-// reduced-side columns the formula reads (once), then for each chunk of
-// output rows that fits in the device's free memory, the chunk's output-side
-// columns, launches, and copies the output back.
+// A positive value of the environment variable `name`, else 0.
+static inline i64 env_cap(const char* name) {
+  const char* v = getenv(name);
+  const i64 n = v ? atoll(v) : 0;
+  return n > 0 ? n : 0;
+}
+
+// Runs output rows [row_begin, row_end) on the device, within 80% of its
+// free memory (the budget):
+//  * the reduced side (nred rows: the j-indexed inputs when output rows are
+//    i-indexed) is copied once if it fits in half the budget (the common
+//    case, one launch per chunk of output rows, no state buffer); else it is
+//    cut into chunks of `cols` rows that use about half the budget, copied
+//    anew for each chunk of output rows -- a reduced side larger than the
+//    GPU then costs one host-to-device transfer per chunk of output rows;
+//  * output rows are processed in chunks of what the rest of the budget
+//    holds: their output-side columns, their output, and (only when the
+//    reduced side is chunked) their reduction states, which stay on the
+//    device between the launches over the reduced chunks.
+// For each chunk of output rows: for each reduced chunk, copy it, launch
+// (the first launch starts the states, the others resume them, the last one
+// finalizes), then copy the output back. The reduced chunks are the inner
+// loop so that the state buffer only has to hold one chunk of output rows.
+// The environment variables RKEOPS_GPU_CHUNK_ROWS and RKEOPS_GPU_CHUNK_COLS
+// cap the two chunk sizes: tests force small chunks on the emulation target.
 template <class F, int OUT_COLS>
 int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
   using real = typename F::real;
   using P = GpuParams<F>;
+  using state_t = typename P::state_t;
   if (c->abi_version != RKEOPS_ABI_VERSION) {
     if (err && errlen) snprintf(err, errlen, "ABI version mismatch");
     return 1;
@@ -252,54 +304,104 @@ int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
   const i64 nred = F::ROW_CAT == 0 ? c->N : c->M;
   const i64 r0 = c->row_begin, r1 = c->row_end;
   if (r1 <= r0) return 0;
+  const i64 budget = static_cast<i64>(dev::free_memory() / 10 * 8);
+
+  // Reduced-side rows per chunk. A chunk size from the memory is rounded down
+  // to whole tiles, so that the chunks' tiles are those of an unchunked run
+  // and the result (e.g. block_sum's per-tile partial sums) does not depend
+  // on the free memory; a forced size is taken as is, so that tests also
+  // cover chunk boundaries inside a tile.
+  const i64 per_col = static_cast<i64>(F::NCOL * sizeof(real));
+  i64 cols = nred;
+  if (per_col > 0 && nred > (budget / 2) / per_col) {
+    cols = (budget / 2) / per_col;
+    if (cols >= RK_BLOCK) cols -= cols % RK_BLOCK;
+  }
+  const i64 forced_cols = env_cap("RKEOPS_GPU_CHUNK_COLS");
+  if (forced_cols > 0 && forced_cols < cols) cols = forced_cols;
+  if (nred > 0 && cols < 1) {
+    if (err && errlen)
+      snprintf(err, errlen, "not enough GPU memory for one reduced-side row (%lld bytes; %lld bytes usable)",
+               static_cast<long long>(per_col), static_cast<long long>(budget));
+    return 1;
+  }
+  const bool chunked = cols < nred;
+  const i64 nchunks = chunked ? (nred + cols - 1) / cols : 1;  // at least one launch, even if nred = 0
+
+  // Output rows per chunk: what the budget holds next to the reduced chunk.
+  const i64 per_row = static_cast<i64>(F::NROW * sizeof(real) + OUT_COLS * sizeof(double) +
+                                       (chunked ? F::Red::STATE * sizeof(state_t) : 0));
+  i64 chunk = (budget - cols * per_col) / (per_row > 0 ? per_row : 1);
+  const i64 forced_rows = env_cap("RKEOPS_GPU_CHUNK_ROWS");
+  if (forced_rows > 0 && forced_rows < chunk) chunk = forced_rows;
+  if (chunk < 1) {
+    if (err && errlen)
+      snprintf(err, errlen, "not enough GPU memory for one output row (%lld bytes; %lld bytes usable)",
+               static_cast<long long>(per_row), static_cast<long long>(budget - cols * per_col));
+    return 1;
+  }
+  if (chunk > r1 - r0) chunk = r1 - r0;
+
+  // Device buffers, allocated once at their largest size and reused by every
+  // chunk (freed on every exit path).
+  DevBuffers bufs;
   P p;
   for (int s = 0; s < F::NPRM; ++s)
     p.prm[s] = static_cast<const real*>(c->args[F::prm_slot[s][0]].data)[F::prm_slot[s][1]];
-  DevBuffers bufs;
+  real* dcol[P::NC];
   for (int s = 0; s < F::NCOL; ++s) {
-    const rkeops_arg& a = c->args[F::col_slot[s][0]];
-    const real* h = static_cast<const real*>(a.data) + F::col_slot[s][1] * a.ld;
-    void* d = bufs.add(sizeof(real) * nred, err, errlen);
-    if (!d || !dev::to_device(d, h, sizeof(real) * nred, err, errlen)) return 1;
-    p.colp[s] = static_cast<const real*>(d);
+    dcol[s] = static_cast<real*>(bufs.add(sizeof(real) * cols, err, errlen));
+    if (!dcol[s]) return 1;
+    p.colp[s] = dcol[s];
   }
-  // Output rows per chunk: what fits in 80% of the free memory, or the
-  // RKEOPS_GPU_CHUNK_ROWS environment variable (tests force small chunks).
-  const i64 per_row = static_cast<i64>(F::NROW * sizeof(real) + OUT_COLS * sizeof(double));
-  i64 chunk = static_cast<i64>(dev::free_memory() / 10 * 8) / (per_row > 0 ? per_row : 1);
-  if (const char* env = getenv("RKEOPS_GPU_CHUNK_ROWS")) {
-    const i64 forced = atoll(env);
-    if (forced > 0 && forced < chunk) chunk = forced;
+  real* drow[P::NR];
+  for (int s = 0; s < F::NROW; ++s) {
+    drow[s] = static_cast<real*>(bufs.add(sizeof(real) * chunk, err, errlen));
+    if (!drow[s]) return 1;
+    p.rowp[s] = drow[s];
   }
-  if (chunk < 1) {
-    if (err && errlen) snprintf(err, errlen, "not enough GPU memory for one output row");
-    return 1;
+  p.out = static_cast<double*>(bufs.add(sizeof(double) * chunk * OUT_COLS, err, errlen));
+  if (!p.out) return 1;
+  p.states = nullptr;
+  if (chunked) {
+    p.states = static_cast<state_t*>(bufs.add(sizeof(state_t) * chunk * F::Red::STATE, err, errlen));
+    if (!p.states) return 1;
   }
-  const int keep = bufs.n;
-  double* hout = nullptr;
+
+  // Copies reduced-side rows [j, j + n) of every slot the formula reads.
+  auto copy_cols = [&](i64 j, i64 n) {
+    for (int s = 0; s < F::NCOL; ++s) {
+      const rkeops_arg& a = c->args[F::col_slot[s][0]];
+      const real* h = static_cast<const real*>(a.data) + F::col_slot[s][1] * a.ld + j;
+      if (!dev::to_device(dcol[s], h, sizeof(real) * n, err, errlen)) return false;
+    }
+    return true;
+  };
+  if (!chunked && !copy_cols(0, nred)) return 1;
+
   for (i64 a = r0; a < r1; a += chunk) {
-    const i64 b = a + chunk < r1 ? a + chunk : r1, rows = b - a;
-    bufs.drop_from(keep);
+    const i64 rows = a + chunk < r1 ? chunk : r1 - a;
     for (int s = 0; s < F::NROW; ++s) {
       const rkeops_arg& ar = c->args[F::row_slot[s][0]];
       const real* h = static_cast<const real*>(ar.data) + F::row_slot[s][1] * ar.ld + a;
-      void* d = bufs.add(sizeof(real) * rows, err, errlen);
-      if (!d || !dev::to_device(d, h, sizeof(real) * rows, err, errlen)) return 1;
-      p.rowp[s] = static_cast<const real*>(d);
+      if (!dev::to_device(drow[s], h, sizeof(real) * rows, err, errlen)) return 1;
     }
-    void* dout = bufs.add(sizeof(double) * rows * OUT_COLS, err, errlen);
-    if (!dout) return 1;
-    p.out = static_cast<double*>(dout);
     p.out_ld = rows;
     p.rows = rows;
-    p.nred = nred;
     i64 grid = (rows + RK_BLOCK - 1) / RK_BLOCK;
     if (grid > dev::max_grid()) grid = dev::max_grid();
-    if (!dev::launch<F>(grid, p, err, errlen)) return 1;
-    for (int k = 0; k < OUT_COLS; ++k) {
-      hout = c->out + k * c->out_ld + a;
-      if (!dev::to_host(hout, p.out + k * rows, sizeof(double) * rows, err, errlen)) return 1;
+    for (i64 q = 0; q < nchunks; ++q) {
+      const i64 j = q * cols;
+      p.nred = chunked ? (nred - j < cols ? nred - j : cols) : nred;
+      p.j_offset = j;
+      p.first = q == 0;
+      p.last = q == nchunks - 1;
+      if (chunked && !copy_cols(j, p.nred)) return 1;
+      if (!dev::launch<F>(grid, p, err, errlen)) return 1;
     }
+    for (int k = 0; k < OUT_COLS; ++k)
+      if (!dev::to_host(c->out + k * c->out_ld + a, p.out + k * rows, sizeof(double) * rows, err, errlen))
+        return 1;
   }
   return 0;
 }
