@@ -96,3 +96,23 @@ test_that("option progress: a bar between chunks, only when asked for", {
   expect_error(set_rkeops_options(progress = "sometimes"), class = "rkeops_option_error",
                regexp = "option 'progress' must be TRUE or FALSE")
 })
+
+test_that("GPU runs are cut into chunks too (progress, interrupts), with the same result", {
+  # The emulation target goes through the same chunk loop as a real GPU:
+  # between chunks R checks for Ctrl-C and updates the bar.
+  local_clean_options()
+  old <- options(rkeops.progress_after = 0)
+  on.exit(options(old), add = TRUE)
+  set_rkeops_options(precision = "float64")
+  op <- get_op("Sum_Reduction(Exp(-SqDist(x, y)) * y, 0)", c("x = Vi(1)", "y = Vj(1)"))
+  set.seed(8)
+  x <- stats::runif(4000)
+  y <- stats::runif(40000)   # 1.6e8 pairs: a first chunk of 2^24 pairs is 419 rows
+  cpu <- op(list(x, y))
+  set_rkeops_options(backend = "GPU_EMULATION", progress = TRUE)
+  out <- utils::capture.output(emu <- op(list(x, y)), type = "message")
+  out <- paste(out, collapse = "\n")
+  expect_match(out, "rkeops: \\[=+ +\\] +[1-9][0-9]?%")  # a chunk before the last
+  expect_match(out, "[==============================] 100%", fixed = TRUE)
+  expect_close(emu, cpu, TOL64)
+})

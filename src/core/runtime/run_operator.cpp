@@ -66,6 +66,17 @@ ChunkPlan plan_chunks(std::int64_t out_rows, std::int64_t reduced, int nthreads)
   return p;
 }
 
+ChunkPlan plan_gpu_chunks(std::int64_t out_rows, std::int64_t reduced) {
+  // Rows are independent on the GPU (one thread each): any chunking gives
+  // the same result, so only the first chunk's size is chosen.
+  ChunkPlan p;
+  const std::int64_t rows = out_rows > 0 ? out_rows : 1;
+  const std::int64_t red = reduced > 0 ? reduced : 1;
+  p.max_rows = rows;
+  p.first_rows = clamp64(kFirstChunkPairs / red, 1, rows);
+  return p;
+}
+
 void run_operator(const LoadedOperator& op, const CallSpec& spec,
                   const std::function<void()>& poll, const ProgressFn& progress) {
   using clock = std::chrono::steady_clock;
@@ -82,11 +93,9 @@ void run_operator(const LoadedOperator& op, const CallSpec& spec,
   call.out_ld = out_rows;
   call.nthreads = spec.nthreads;
   call.device = spec.device;
-  ChunkPlan plan = plan_chunks(out_rows, reduced, spec.nthreads);
-  if (spec.device >= 0 && out_rows > 0) {  // GPU: one launch for every row
-    plan.first_rows = plan.min_rows = plan.max_rows = out_rows;
-    plan.split_reduced = false;
-  }
+  const bool gpu = spec.device >= 0;
+  const ChunkPlan plan = gpu ? plan_gpu_chunks(out_rows, reduced) : plan_chunks(out_rows, reduced, spec.nthreads);
+  const double target = gpu ? kGpuChunkSeconds : kChunkSeconds;
   std::int64_t step = plan.first_rows;
   char err[512] = {0};
   const auto start = clock::now();
@@ -104,9 +113,9 @@ void run_operator(const LoadedOperator& op, const CallSpec& spec,
     const auto t1 = clock::now();
     r += n;
     if (progress) progress(r, out_rows, std::chrono::duration<double>(t1 - start).count());
-    // Aim the next chunk at kChunkSeconds, changing its size by 4x at most.
+    // Aim the next chunk at `target` seconds, changing its size by 4x at most.
     const double dt = std::chrono::duration<double>(t1 - t0).count();
-    const double want = dt > 0 ? static_cast<double>(n) * kChunkSeconds / dt : 4.0 * n;
+    const double want = dt > 0 ? static_cast<double>(n) * target / dt : 4.0 * n;
     const double lo = n / 4.0, hi = 4.0 * n;
     const double next = want < lo ? lo : (want > hi ? hi : want);
     step = clamp64(static_cast<std::int64_t>(next), plan.min_rows, plan.max_rows);
