@@ -73,7 +73,7 @@ ChunkPlan plan_gpu_chunks(std::int64_t out_rows, std::int64_t reduced) {
   const std::int64_t rows = out_rows > 0 ? out_rows : 1;
   const std::int64_t red = reduced > 0 ? reduced : 1;
   p.max_rows = rows;
-  p.first_rows = clamp64(kFirstChunkPairs / red, 1, rows);
+  p.first_rows = rows <= kOneChunkPairs / red ? rows : clamp64(kFirstChunkPairs / red, 1, rows);
   return p;
 }
 
