@@ -81,10 +81,14 @@ with_precision <- function(precision, code) {
 }
 
 # Saves every rkeops.* R option and restores it when the calling function
-# (or test) ends.
+# (or test) ends. Only the first call in a frame counts: a later one (in a
+# loop, say) would otherwise restore the options as they were then.
 local_clean_options <- function(envir = parent.frame()) {
+  if (isTRUE(get0(".rkeops_options_saved", envir = envir, inherits = FALSE))) return(invisible())
+  assign(".rkeops_options_saved", TRUE, envir = envir)
   keys <- paste0("rkeops.", c("backend", "device", "threads", "precision", "cache_dir", "compiler",
-                              "compile_flags", "simd", "verbose", "gpu_block_size", "cuda_arch"))
+                              "compile_flags", "simd", "verbose", "progress", "gpu_block_size",
+                              "cuda_arch"))
   old <- lapply(keys, getOption)
   names(old) <- keys
   do.call(on.exit, list(substitute(options(old), list(old = old)), add = TRUE), envir = envir)

@@ -170,10 +170,10 @@ test_that("GPU emulation: chunk sizes follow the GPU's free memory", {
   run_with_memory <- function(op, bytes) {
     with_envvars(c(no_forcing, RKEOPS_EMU_GPU_MEMORY = bytes), op(input_for(0)))
   }
+  local_clean_options()  # once: a second call would restore a later state
   for (name in c("Sum", "ArgKMin", "Min_ArgMin", "LogSumExp")) {
     r <- reductions[[name]]
-    local_clean_options()
-    set_rkeops_options(precision = "float64")
+    set_rkeops_options(backend = "CPU", precision = "float64")
     op <- keops_kernel(sprintf(r$f, 0), args_for(0))
     cpu <- op(input_for(0))
     set_rkeops_options(backend = "GPU_EMULATION", gpu_block_size = 32L)
