@@ -215,8 +215,9 @@ run_kernel <- function(state, input, inner_dim) {
   if (backend != "CPU") gpu_check_runnable(backend)  # R/gpu.R
   info <- state$info
   by_column <- points_are_columns(inner_dim)
-  checked <- check_inputs(input, user_args(info), by_column, info$tag)
-  ua <- user_args(info)
+  if (is.null(state$user_args)) state$user_args <- user_args(info)  # data.frame subsetting is slow
+  ua <- state$user_args
+  checked <- check_inputs(input, ua, by_column, info$tag)
   check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
                     ua$cat, ua$dim, by_column, get_option("precision"))  # R/inputs.R
   values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim))

@@ -2,7 +2,22 @@
 # installation (inst/rkeops-toolchain.dcf), overridable by options, and
 # re-checked when first used (the engine runs `<cxx> --version`).
 
+# Both are read once per session (system.file() and read.dcf() took a
+# quarter of a small call's time): the installed package does not change
+# under a running session.
+.toolchain <- new.env(parent = emptyenv())
+
 recorded_toolchain <- function() {
+  if (is.null(.toolchain$recorded)) .toolchain$recorded <- read_recorded_toolchain()
+  .toolchain$recorded
+}
+
+include_dir <- function() {
+  if (is.null(.toolchain$include)) .toolchain$include <- system.file("include", package = "rkeops")
+  .toolchain$include
+}
+
+read_recorded_toolchain <- function() {
   path <- system.file("rkeops-toolchain.dcf", package = "rkeops")
   rec <- if (nzchar(path)) as.list(read.dcf(path)[1, ]) else list()
   field <- function(name, default) {
@@ -29,7 +44,7 @@ current_toolchain <- function() {
     pic_flags = rec$pic_flags,
     openmp_flags = rec$openmp_flags,
     opt_flags = paste(get_option("compile_flags"), simd_flags(get_option("simd"))),
-    include_dir = system.file("include", package = "rkeops")
+    include_dir = include_dir()
   )
 }
 
