@@ -126,6 +126,15 @@ RK_INLINE vfloat exp(vfloat x) {
 #endif
 }
 
+namespace vm {
+// x - n ln2 for the double exp's reductions (Cody-Waite: ln2_hi has 40
+// significant bits, so n * ln2_hi is exact for |n| < 2^13).
+RK_INLINE vdouble minus_n_ln2(vdouble x, vdouble n) {
+  const vdouble r = fma(n, bc(-0x1.62e42fefa2000p-1), x);
+  return fma(n, bc(-0x1.9ef35793c7673p-41), r);
+}
+}  // namespace vm
+
 #ifdef RK_EXP_AVX512
 // With AVX-512 the double exp uses a table of 2^(j/8), j = 0..7, held in
 // one register (as a sum hi + lo of two doubles) and indexed by vpermpd:
@@ -143,9 +152,8 @@ RK_INLINE vdouble exp(vdouble x) {
   x = __builtin_ia32_minpd512_mask(bc(746.0), x, x, (unsigned char)-1, 4);
   const double magic = 0x1.8p49;  // ulp 1/8
   const vdouble t = fma(x, bc(1.4426950408889634), bc(magic));
-  const vdouble n = t - magic;                        // k / 8, exact
-  vdouble r = fma(n, bc(-0x1.62e42fefa2000p-1), x);   // 40-bit ln2_hi: exact
-  r = fma(n, bc(-0x1.9ef35793c7673p-41), r);          // ln2_lo
+  const vdouble n = t - magic;  // k / 8, exact
+  const vdouble r = minus_n_ln2(x, n);
   // e^r - 1 = r + r^2 * Q(r), |r| <= ln2/16, fit error 0.045 ulp
   vdouble q = bc(0x1.a01e2c15a33f3p-13);
   q = fma(q, r, bc(0x1.6c1b7131a0993p-10));
@@ -177,8 +185,7 @@ RK_INLINE vdouble exp(vdouble x) {
   vdouble t = fma(x, bc(1.4426950408889634), bc(magic));
   vdouble n = t - magic;
   vuint64 nu = (vuint64)t - (vuint64)bc(magic);
-  vdouble r = fma(n, bc(-0x1.62e42fefa2000p-1), x);  // 40-bit ln2_hi: exact
-  r = fma(n, bc(-0x1.9ef35793c7673p-41), r);         // ln2_lo
+  const vdouble r = minus_n_ln2(x, n);
   // e^r = 1 + r + r^2 * Q(r), |r| <= 0.3467, fit error 0.003 ulp
   vdouble q = bc(0x1.1f7315649f2d7p-29);
   q = fma(q, r, bc(0x1.af4e092e1705bp-26));
