@@ -39,6 +39,25 @@ namespace rk {
 namespace vm {
 RK_INLINE vfloat bc(float c) { return c - vfloat{}; }
 RK_INLINE vdouble bc(double c) { return c - vdouble{}; }
+
+// Horner's scheme with FMAs, coefficients from the highest degree down:
+// horner(x, c0, c1, c2) = (c0 x + c1) x + c2.
+template <class V> RK_INLINE V horner_from(V p, V) { return p; }
+template <class V, class S, class... Cs>
+RK_INLINE V horner_from(V p, V x, S c, Cs... cs) {
+  return horner_from(fma(p, x, bc(c)), x, cs...);
+}
+template <class V, class S, class... Cs>
+RK_INLINE V horner(V x, S c0, Cs... cs) {
+  return horner_from(bc(c0), x, cs...);
+}
+
+// Cephes expf: e^r = 1 + r + r^2 * P(r), |r| <= ln2/2.
+RK_INLINE vfloat expf_reduced(vfloat r) {
+  const vfloat p = horner(r, 1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+                          1.6666665459e-1f, 5.0000001201e-1f);
+  return fma(p, r * r, r) + 1.0f;
+}
 }  // namespace vm
 
 // ---------------------------------------------------------------- exp ----
@@ -67,13 +86,7 @@ RK_INLINE vfloat exp(vfloat x) {
   const vfloat n = __builtin_ia32_rndscaleps_mask(x * 1.44269504088896341f, 8, x, (unsigned short)-1, 4);
   vfloat r = fma(n, bc(-0.693359375f), x);
   r = fma(n, bc(2.12194440e-4f), r);
-  vfloat p = bc(1.9875691500e-4f);
-  p = fma(p, r, bc(1.3981999507e-3f));
-  p = fma(p, r, bc(8.3334519073e-3f));
-  p = fma(p, r, bc(4.1665795894e-2f));
-  p = fma(p, r, bc(1.6666665459e-1f));
-  p = fma(p, r, bc(5.0000001201e-1f));
-  const vfloat y = fma(p, r * r, r) + 1.0f;
+  const vfloat y = expf_reduced(r);
   return __builtin_ia32_scalefps512_mask(y, n, y, (unsigned short)-1, 4);
 #else
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
@@ -106,14 +119,7 @@ RK_INLINE vfloat exp(vfloat x) {
   vuint32 nu = (vuint32)t - (vuint32)bc(magic);  // n as integer, low bits
   vfloat r = fma(n, bc(-0.693359375f), x);       // exact: n*C1 has <= 17 bits
   r = fma(n, bc(2.12194440e-4f), r);             // ln2 = C1 - 2.12194440e-4
-  // Cephes expf: e^r = 1 + r + r^2 * P(r)
-  vfloat p = bc(1.9875691500e-4f);
-  p = fma(p, r, bc(1.3981999507e-3f));
-  p = fma(p, r, bc(8.3334519073e-3f));
-  p = fma(p, r, bc(4.1665795894e-2f));
-  p = fma(p, r, bc(1.6666665459e-1f));
-  p = fma(p, r, bc(5.0000001201e-1f));
-  vfloat y = fma(p, r * r, r) + 1.0f;
+  vfloat y = expf_reduced(r);
   vint32 n1 = (vint32)nu >> 1;
   vuint32 n2 = nu - (vuint32)n1;
   vfloat s1 = (vfloat)(((vuint32)n1 + 127u) << 23);
@@ -155,12 +161,8 @@ RK_INLINE vdouble exp(vdouble x) {
   const vdouble n = t - magic;  // k / 8, exact
   const vdouble r = minus_n_ln2(x, n);
   // e^r - 1 = r + r^2 * Q(r), |r| <= ln2/16, fit error 0.045 ulp
-  vdouble q = bc(0x1.a01e2c15a33f3p-13);
-  q = fma(q, r, bc(0x1.6c1b7131a0993p-10));
-  q = fma(q, r, bc(0x1.1111110e10556p-7));
-  q = fma(q, r, bc(0x1.5555554e93acap-5));
-  q = fma(q, r, bc(0x1.555555555556ap-3));
-  q = fma(q, r, bc(0x1.000000000002ep-1));
+  const vdouble q = horner(r, 0x1.a01e2c15a33f3p-13, 0x1.6c1b7131a0993p-10, 0x1.1111110e10556p-7,
+                           0x1.5555554e93acap-5, 0x1.555555555556ap-3, 0x1.000000000002ep-1);
   const vdouble p = fma(q, r * r, r);
   // 2^(j/8) = hi + lo, rounded to nearest (mpmath, 60 digits)
   const vdouble hi = {0x1p+0, 0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0, 0x1.4bfdad5362a27p+0,
@@ -187,17 +189,10 @@ RK_INLINE vdouble exp(vdouble x) {
   vuint64 nu = (vuint64)t - (vuint64)bc(magic);
   const vdouble r = minus_n_ln2(x, n);
   // e^r = 1 + r + r^2 * Q(r), |r| <= 0.3467, fit error 0.003 ulp
-  vdouble q = bc(0x1.1f7315649f2d7p-29);
-  q = fma(q, r, bc(0x1.af4e092e1705bp-26));
-  q = fma(q, r, bc(0x1.27e4db5bb725ap-22));
-  q = fma(q, r, bc(0x1.71de02225a2f3p-19));
-  q = fma(q, r, bc(0x1.a01a01a6db488p-16));
-  q = fma(q, r, bc(0x1.a01a01abeccc3p-13));
-  q = fma(q, r, bc(0x1.6c16c16c162cfp-10));
-  q = fma(q, r, bc(0x1.11111111100d3p-7));
-  q = fma(q, r, bc(0x1.5555555555556p-5));
-  q = fma(q, r, bc(0x1.5555555555557p-3));
-  q = fma(q, r, bc(0.5));
+  const vdouble q = horner(r, 0x1.1f7315649f2d7p-29, 0x1.af4e092e1705bp-26, 0x1.27e4db5bb725ap-22,
+                           0x1.71de02225a2f3p-19, 0x1.a01a01a6db488p-16, 0x1.a01a01abeccc3p-13,
+                           0x1.6c16c16c162cfp-10, 0x1.11111111100d3p-7, 0x1.5555555555556p-5,
+                           0x1.5555555555557p-3, 0.5);
   vdouble y = fma(q, r * r, r) + 1.0;
   vint64 n1 = (vint64)nu >> 1;
   vuint64 n2 = nu - (vuint64)n1;
@@ -222,15 +217,8 @@ RK_INLINE vfloat log(vfloat x) {
   vint32 k = ((vint32)ix >> 23) + (sub & -23);
   vfloat f = (vfloat)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
   // log1p(f) = f - f^2/2 + f^3 P(f), f in [-0.293, 0.415], fit error 0.06 ulp
-  vfloat p = bc(0x1.1d8ea6p-4f);
-  p = fma(p, f, bc(-0x1.d635bcp-4f));
-  p = fma(p, f, bc(0x1.dea282p-4f));
-  p = fma(p, f, bc(-0x1.fcf4c6p-4f));
-  p = fma(p, f, bc(0x1.23d21ap-3f));
-  p = fma(p, f, bc(-0x1.555b4ap-3f));
-  p = fma(p, f, bc(0x1.999d5ap-3f));
-  p = fma(p, f, bc(-0x1.fffffcp-3f));
-  p = fma(p, f, bc(0x1.555554p-2f));
+  vfloat p = horner(f, 0x1.1d8ea6p-4f, -0x1.d635bcp-4f, 0x1.dea282p-4f, -0x1.fcf4c6p-4f, 0x1.23d21ap-3f,
+                    -0x1.555b4ap-3f, 0x1.999d5ap-3f, -0x1.fffffcp-3f, 0x1.555554p-2f);
   vfloat t = (f * f) * fma(f, p, bc(-0.5f));  // f^3 P - f^2/2
   vfloat kf = __builtin_convertvector(k, vfloat);
   vfloat lo = fma(kf, bc(-2.12194440e-4f), t);   // ln2 = 0.693359375 - 2.12e-4
@@ -254,13 +242,9 @@ RK_INLINE vdouble log(vdouble x) {
   // h = f^2/2, so that the large terms are exact.
   vdouble s = f / (2.0 + f);
   vdouble z = s * s;
-  vdouble q = bc(0x1.2b584aae78a57p-3);
-  q = fma(q, z, bc(0x1.39fe606542ddep-3));
-  q = fma(q, z, bc(0x1.7462b4ab2ef6bp-3));
-  q = fma(q, z, bc(0x1.c71c62e5800a1p-3));
-  q = fma(q, z, bc(0x1.2492492df148dp-2));
-  q = fma(q, z, bc(0x1.99999999952e2p-2));
-  q = fma(q, z, bc(0x1.5555555555558p-1));
+  vdouble q = horner(z, 0x1.2b584aae78a57p-3, 0x1.39fe606542ddep-3, 0x1.7462b4ab2ef6bp-3,
+                     0x1.c71c62e5800a1p-3, 0x1.2492492df148dp-2, 0x1.99999999952e2p-2,
+                     0x1.5555555555558p-1);
   vdouble R = z * q;
   vdouble h = 0.5 * f * f;
   vdouble kd = (vdouble)((vuint64)k + (vuint64)bc(magic)) - magic;  // int64 -> double
