@@ -170,6 +170,14 @@ RK_KERNEL(reduce_kernel, GpuParams<F> p) {
 }
 
 // ---------------------------------------------------- device abstraction --
+// A positive value of the environment variable `name`, else 0 (the test
+// knobs RKEOPS_GPU_CHUNK_ROWS/_COLS and RKEOPS_EMU_GPU_MEMORY).
+static inline i64 env_positive(const char* name) {
+  const char* v = getenv(name);
+  const i64 n = v ? atoll(v) : 0;
+  return n > 0 ? n : 0;
+}
+
 namespace dev {
 #ifdef __CUDACC__
 static inline bool check(cudaError_t e, const char* what, char* err, size_t errlen) {
@@ -230,8 +238,7 @@ static inline bool to_host(void* h, const void* d, size_t bytes, char*, size_t) 
 // The emulated device's free memory: 1 TiB, or RKEOPS_EMU_GPU_MEMORY bytes
 // (tests shrink it to exercise the memory-based chunk sizes and errors).
 static inline size_t free_memory() {
-  const char* v = getenv("RKEOPS_EMU_GPU_MEMORY");
-  const long long n = v ? atoll(v) : 0;
+  const i64 n = env_positive("RKEOPS_EMU_GPU_MEMORY");
   return n > 0 ? static_cast<size_t>(n) : size_t(1) << 40;
 }
 static inline i64 max_grid() { return RK_EMU_GRID; }
@@ -262,12 +269,6 @@ struct DevBuffers {
   }
 };
 
-// A positive value of the environment variable `name`, else 0.
-static inline i64 env_cap(const char* name) {
-  const char* v = getenv(name);
-  const i64 n = v ? atoll(v) : 0;
-  return n > 0 ? n : 0;
-}
 
 // Runs output rows [row_begin, row_end) on the device, within 80% of its
 // free memory (the budget):
@@ -317,7 +318,7 @@ int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
     cols = (budget / 2) / per_col;
     if (cols >= RK_BLOCK) cols -= cols % RK_BLOCK;
   }
-  const i64 forced_cols = env_cap("RKEOPS_GPU_CHUNK_COLS");
+  const i64 forced_cols = env_positive("RKEOPS_GPU_CHUNK_COLS");
   if (forced_cols > 0 && forced_cols < cols) cols = forced_cols;
   if (nred > 0 && cols < 1) {
     if (err && errlen)
@@ -332,7 +333,7 @@ int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
   const i64 per_row = static_cast<i64>(F::NROW * sizeof(real) + OUT_COLS * sizeof(double) +
                                        (chunked ? F::Red::STATE * sizeof(state_t) : 0));
   i64 chunk = (budget - cols * per_col) / (per_row > 0 ? per_row : 1);
-  const i64 forced_rows = env_cap("RKEOPS_GPU_CHUNK_ROWS");
+  const i64 forced_rows = env_positive("RKEOPS_GPU_CHUNK_ROWS");
   if (forced_rows > 0 && forced_rows < chunk) chunk = forced_rows;
   if (chunk < 1) {
     if (err && errlen)
