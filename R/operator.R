@@ -154,6 +154,7 @@ keops_kernel <- function(formula, args,
   state <- new.env(parent = emptyenv())
   state$sum_scheme <- sum_scheme
   state$info <- info
+  state$user_args <- user_args(info)  # once: data.frame subsetting is slow per call
   state$formula <- formula
   state$args <- args
   state$loaded <- list()  # precision -> operator handle (from rk_get_operator)
@@ -215,7 +216,6 @@ run_kernel <- function(state, input, inner_dim) {
   if (backend != "CPU") gpu_check_runnable(backend)  # R/gpu.R
   info <- state$info
   by_column <- points_are_columns(inner_dim)
-  if (is.null(state$user_args)) state$user_args <- user_args(info)  # data.frame subsetting is slow
   ua <- state$user_args
   checked <- check_inputs(input, ua, by_column, info$tag)
   check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
@@ -267,7 +267,7 @@ describe_operator <- function(state) {
   list(
     formula = state$formula,
     args = state$args,
-    args_info = user_args(info),
+    args_info = state$user_args,
     reduction = info$reduction,
     axis = info$tag,
     output_dim = info$out_cols,
