@@ -81,6 +81,15 @@
 #'   a point at infinity contributes 0; `Inf - Inf` and `0 * Inf` are NaN.
 #' * An empty side (a 0-row matrix) is allowed: the reduced side empty gives
 #'   the empty-range values above; no output point gives a 0-row result.
+#' * Subnormal numbers (magnitude below `1.2e-38` in float32, `2.2e-308` in
+#'   float64) are treated as 0 while an operator runs, in inputs and in every
+#'   intermediate result (flush-to-zero and denormals-are-zero, on the CPU and
+#'   the GPU emulation target): many CPUs compute with them 100 times slower,
+#'   and a Gaussian kernel with a small bandwidth produces them for most
+#'   pairs. A sum holding at least one normal term loses less than one unit
+#'   in its last place; a sum made only of such terms is 0 (a `LogSumExp` is
+#'   unaffected: it shifts by the maximum first). NaN and Inf are not
+#'   affected, and R's own arithmetic keeps IEEE subnormals.
 #'
 #' @param formula the formula, a string such as
 #'   `"Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)"`.

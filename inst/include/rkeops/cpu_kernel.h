@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "rkeops/abi.h"
+#include "rkeops/fpenv.h"
 #include "rkeops/reductions.h"
 #include "rkeops/formula_ops.h"
 #include "rkeops/vmath.h"
@@ -143,6 +144,7 @@ struct CpuKernel {
 #pragma omp parallel for schedule(static, 1) num_threads(nthreads)
 #endif
       for (int t = 0; t < nthreads; ++t) {
+        const FlushSubnormals ftz;
         state_t* st = all + t * rows * Red::STATE;
         for (i64 r = 0; r < rows; ++r) Red::init_state(st + r * Red::STATE);
         const i64 ja = ntiles * t / nthreads * kTile, jb = ntiles * (t + 1) / nthreads * kTile;
@@ -160,6 +162,7 @@ struct CpuKernel {
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+      const FlushSubnormals ftz;  // per thread (see fpenv.h)
       state_t* st = static_cast<state_t*>(malloc(sizeof(state_t) * blk * Red::STATE));
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
@@ -182,6 +185,7 @@ int run_cpu(const rkeops_call* c, char* err, size_t errlen) {
     if (err && errlen) __builtin_snprintf(err, errlen, "ABI version mismatch");
     return 1;
   }
+  const FlushSubnormals ftz;  // the merges and finalizes outside the threads
   CpuKernel<F>(c).run(c);
   return 0;
 }

@@ -37,6 +37,9 @@
 #include <string.h>
 
 #include "rkeops/abi.h"
+#ifndef __CUDACC__
+#include "rkeops/fpenv.h"
+#endif
 #include "rkeops/reductions.h"
 #include "rkeops/formula_ops.h"
 
@@ -247,7 +250,10 @@ static inline bool launch(i64 grid, const GpuParams<F>& p, char*, size_t) {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static, 1)
 #endif
-  for (i64 b = 0; b < grid; ++b) reduce_kernel<F>(b, grid, p);
+  for (i64 b = 0; b < grid; ++b) {
+    const FlushSubnormals ftz;  // as on the CPU (fpenv.h); a GPU has no assists
+    reduce_kernel<F>(b, grid, p);
+  }
   return true;
 }
 #endif

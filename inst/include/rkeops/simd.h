@@ -138,13 +138,54 @@ RK_INLINE vdouble select(vint64 m, vdouble a, vdouble b) { return m ? a : b; }
 RK_INLINE vint32 select(vint32 m, vint32 a, vint32 b) { return m ? a : b; }
 RK_INLINE vint64 select(vint64 m, vint64 a, vint64 b) { return m ? a : b; }
 
-// fma(a, b, c) = a*b + c. Scalars: always fused (correctly rounded). Vectors:
-// fused whenever the target has FMA (the per-lane loop becomes one vfmadd,
-// whatever -ffp-contract says); otherwise a*b + c, which GCC may contract.
+// fma(a, b, c) = a*b + c. Scalars: always fused (correctly rounded).
+// Vectors: fused whenever the target has FMA, otherwise a*b + c (which GCC
+// may contract).
+//
+// On x86 the vector forms call the full-width instruction builtins. A
+// per-lane loop of __builtin_fmaf would be left to GCC's SLP vectoriser,
+// which packs it at the *preferred* vector width of the tuning, not at
+// RK_VBYTES: Intel tunings (skylake-avx512 .. sapphirerapids) prefer 256-bit
+// vectors and then emit 16 scalar vfmadd231ss plus shuffles for one 512-bit
+// fma (exp 20x slower). Every vector operation of these headers must be a
+// whole-vector operator or such a builtin, never a loop over lanes, so that
+// the width chosen here is the width emitted on every tuning; the test
+// test-object-code.R checks the object code of a compiled operator.
+#if defined(__has_builtin)
+#define RK_HAS_BUILTIN(x) __has_builtin(x)
+#else
+#define RK_HAS_BUILTIN(x) 0
+#endif
+
+#if RK_HAS_FMA && RK_VBYTES == 64 && defined(__AVX512F__) && \
+    RK_HAS_BUILTIN(__builtin_ia32_vfmaddps512_mask)
+RK_INLINE vfloat fma_lanes(vfloat a, vfloat b, vfloat c) {
+  return __builtin_ia32_vfmaddps512_mask(a, b, c, (unsigned short)-1, 4);  // 4: current rounding
+}
+RK_INLINE vdouble fma_lanes(vdouble a, vdouble b, vdouble c) {
+  return __builtin_ia32_vfmaddpd512_mask(a, b, c, (unsigned char)-1, 4);
+}
+#define RK_FMA_LANES 1
+#elif RK_HAS_FMA && RK_VBYTES == 32 && defined(__FMA__) && RK_HAS_BUILTIN(__builtin_ia32_vfmaddps256)
+RK_INLINE vfloat fma_lanes(vfloat a, vfloat b, vfloat c) { return __builtin_ia32_vfmaddps256(a, b, c); }
+RK_INLINE vdouble fma_lanes(vdouble a, vdouble b, vdouble c) { return __builtin_ia32_vfmaddpd256(a, b, c); }
+#define RK_FMA_LANES 1
+#elif RK_HAS_FMA && RK_VBYTES == 16 && defined(__FMA__) && RK_HAS_BUILTIN(__builtin_ia32_vfmaddps)
+RK_INLINE vfloat fma_lanes(vfloat a, vfloat b, vfloat c) { return __builtin_ia32_vfmaddps(a, b, c); }
+RK_INLINE vdouble fma_lanes(vdouble a, vdouble b, vdouble c) { return __builtin_ia32_vfmaddpd(a, b, c); }
+#define RK_FMA_LANES 1
+#else
+#define RK_FMA_LANES 0
+#endif
+
 RK_INLINE float fma(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
 RK_INLINE double fma(double a, double b, double c) { return __builtin_fma(a, b, c); }
 RK_INLINE vfloat fma(vfloat a, vfloat b, vfloat c) {
-#if RK_HAS_FMA
+#if RK_FMA_LANES
+  return fma_lanes(a, b, c);
+#elif RK_HAS_FMA
+  // Not x86 (NEON, ...): no full-width builtin to call; the compilers
+  // targeting these have one vector width, so the loop packs to it.
   vfloat r = c;
   for (int k = 0; k < simd<float>::lanes; k++) r[k] = __builtin_fmaf(a[k], b[k], c[k]);
   return r;
@@ -153,7 +194,9 @@ RK_INLINE vfloat fma(vfloat a, vfloat b, vfloat c) {
 #endif
 }
 RK_INLINE vdouble fma(vdouble a, vdouble b, vdouble c) {
-#if RK_HAS_FMA
+#if RK_FMA_LANES
+  return fma_lanes(a, b, c);
+#elif RK_HAS_FMA
   vdouble r = c;
   for (int k = 0; k < simd<double>::lanes; k++) r[k] = __builtin_fma(a[k], b[k], c[k]);
   return r;

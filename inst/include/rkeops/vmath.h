@@ -257,11 +257,19 @@ RK_INLINE vdouble log(vdouble x) {
 }
 
 // --------------------------------------------------------------- sqrt ----
-// The lane loop compiles to one vsqrtps/vsqrtpd with -fno-math-errno; with
-// errno semantics GCC keeps a scalar sqrt (and a libm call for negative or
-// NaN lanes) per lane: same results, slower.
+// One vsqrtps/vsqrtpd of RK_VBYTES on x86 (see fma_lanes in simd.h for why
+// not a lane loop). Elsewhere the lane loop compiles to one vector sqrt with
+// -fno-math-errno; with errno semantics GCC keeps a scalar sqrt (and a libm
+// call for negative or NaN lanes) per lane: same results, slower.
 RK_INLINE float sqrt(float x) { return __builtin_sqrtf(x); }
 RK_INLINE double sqrt(double x) { return __builtin_sqrt(x); }
+#if RK_VBYTES == 64 && defined(__AVX512F__) && RK_HAS_BUILTIN(__builtin_ia32_sqrtps512_mask)
+RK_INLINE vfloat sqrt(vfloat x) { return __builtin_ia32_sqrtps512_mask(x, x, (unsigned short)-1, 4); }
+RK_INLINE vdouble sqrt(vdouble x) { return __builtin_ia32_sqrtpd512_mask(x, x, (unsigned char)-1, 4); }
+#elif RK_VBYTES == 32 && defined(__AVX__) && RK_HAS_BUILTIN(__builtin_ia32_sqrtps256)
+RK_INLINE vfloat sqrt(vfloat x) { return __builtin_ia32_sqrtps256(x); }
+RK_INLINE vdouble sqrt(vdouble x) { return __builtin_ia32_sqrtpd256(x); }
+#else
 RK_INLINE vfloat sqrt(vfloat x) {
   vfloat r = x;
   for (int k = 0; k < simd<float>::lanes; k++) r[k] = __builtin_sqrtf(x[k]);
@@ -272,6 +280,7 @@ RK_INLINE vdouble sqrt(vdouble x) {
   for (int k = 0; k < simd<double>::lanes; k++) r[k] = __builtin_sqrt(x[k]);
   return r;
 }
+#endif
 
 // ------------------------------------------------------------ inv, rsqrt --
 // inv(x) = 1/x. rsqrt(x) = 1/sqrt(x) with the KeOps convention rsqrt(0) = 0
