@@ -101,7 +101,7 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # source or any header is newer.
 headers=$(find src/core tests/gpu -name '*.h'; echo inst/include/rkeops/abi.h)
 sources=$(find src/core tests/gpu -name '*.cpp' | sort)
-flags="-std=gnu++17 -O1 -Wall -Wextra -Isrc/core -Iinst/include -Itests/gpu"
+flags="-std=gnu++17 -O0 -Wall -Wextra -Isrc/core -Iinst/include -Itests/gpu"
 # Objects built with other flags or another compiler are rebuilt.
 if [ "$(cat "$build/obj/flags" 2>/dev/null)" != "$CXX $flags" ]; then
   rm -f "$build"/obj/*.o

@@ -71,3 +71,33 @@ Comparison compare_outputs(const Case& c, const CaseData& d, int tag, std::int64
 }
 
 }  // namespace gpucheck
+
+namespace gpucheck {
+
+std::string self_test_compare() {
+  // One output row, reduced side of 3 points: F(i, j) = value[j], where
+  // points 0 and 2 tie within a few ulps and point 1 does not.
+  Case c;
+  c.dtype = rkeops::DType::Float32;
+  c.index_cols = {{1, 0}};  // column 0 a value, column 1 an index
+  const double v[3] = {1.0, 1.5, 1.0 + 3e-7};
+  c.pair_value = [v](const CaseData&, std::int64_t, std::int64_t j, int) { return v[j]; };
+  CaseData d;
+  d.M = 1;
+  d.N = 3;
+  auto run = [&](double gval, double gidx) {
+    const double cpu[2] = {1.0, 0.0}, gpu[2] = {gval, gidx};
+    return compare_outputs(c, d, 0, 1, 2, gpu, cpu);
+  };
+  const double tol = tolerance(c.dtype);
+  if (!run(1.0, 0.0).passed(tol)) return "equal outputs rejected";
+  Comparison t = run(1.0 + 3e-7, 2.0);
+  if (!t.passed(tol) || t.ties != 1) return "an index at a tie rejected";
+  if (run(1.0, 1.0).passed(tol)) return "an index that is no tie accepted";
+  if (run(1.0, 0.5).passed(tol) || run(1.0, 3.0).passed(tol)) return "an invalid index accepted";
+  if (run(1.0 + 10 * tol, 0.0).passed(tol)) return "a value error above the tolerance accepted";
+  if (run(NAN, 0.0).passed(tol)) return "NaN accepted";
+  return "";
+}
+
+}  // namespace gpucheck

@@ -25,6 +25,10 @@ struct Comparison {
 Comparison compare_outputs(const Case& c, const CaseData& d, int tag, std::int64_t rows, int cols,
                            const double* gpu, const double* cpu);
 
+// Runs compare_outputs on made-up outputs (a tie, a wrong index, an invalid
+// one, a value error, NaN); returns "" when it judges them all rightly.
+std::string self_test_compare();
+
 // Two F values within this relative distance are a tie (a few ulps).
 double tie_tolerance(rkeops::DType dtype);
 

@@ -15,7 +15,7 @@ struct Settings {
   bool emulation = true;              // no GPU: the emulation target stands for it
   int block = 192;                    // threads per block
   int device = 0;
-  int jobs = 1;                       // parallel compilations
+  int jobs = 0;                       // parallel compilations (0: one per CPU)
   int cpu_threads = 1;                // threads of the CPU backend
   bool large = true;                  // time the Gaussian at 1e6 and 1e7 (GPU only)
   double large_budget = 40;           // seconds per large run, then it stops and extrapolates

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "build/files.h"
+#include "check_compare.h"
 #include "check_report.h"
 #include "check_runner.h"
 #include "runtime/gpu_devices.h"
@@ -152,6 +153,14 @@ int main(int argc, char** argv) {
     run.add_nvcc_checks(cuda_only, arch);
   }
   // --only skips the large runs, unless --large-sizes asks for them.
+  {  // the comparison rules themselves, on made-up outputs
+    Row r;
+    r.name = "self-test of the comparison rules";
+    r.precision = "-";
+    r.size = "-";
+    r.note = self_test_compare();
+    rep.row(r, r.note.empty());
+  }
   const bool large = st.large && (st.emulation || only.empty() ? st.large_sizes_given : true);
   run.compile_all(cases, large);
   run.nvcc_check_rows();
