@@ -153,6 +153,9 @@ int main(int argc, char** argv) {
     run.add_nvcc_checks(cuda_only, arch);
   }
   // --only skips the large runs, unless --large-sizes asks for them.
+  const bool large = st.large && (st.emulation || only.empty() ? st.large_sizes_given : true);
+  run.compile_all(cases, large);
+  run.nvcc_check_rows();
   {  // the comparison rules themselves, on made-up outputs
     Row r;
     r.name = "self-test of the comparison rules";
@@ -161,9 +164,6 @@ int main(int argc, char** argv) {
     r.note = self_test_compare();
     rep.row(r, r.note.empty());
   }
-  const bool large = st.large && (st.emulation || only.empty() ? st.large_sizes_given : true);
-  run.compile_all(cases, large);
-  run.nvcc_check_rows();
   for (const Case& c : cases) run.run_case(c);
   if (large) run.large_gaussians();
   else if (st.emulation)
