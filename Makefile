@@ -1,6 +1,7 @@
 # rkeops developer and quick-start targets (GNU make).
 #   make demo   install what is missing, install rkeops into ./.rlib, run tools/demo.R
-#   make test   same install, then R CMD build + check, then the testthat suite
+#   make test   same install, then R CMD build + check, tools/gpu-check.sh (emulation),
+#               then the testthat suite
 #   make bench  run bench/bench.R against ./.rlib
 #   make doc    regenerate RcppExports (Rcpp), man/ and NAMESPACE (roxygen2)
 #   make clean  remove every build product
@@ -65,12 +66,14 @@ demo: install
 	rm -rf $(DEMO_CACHE); \
 	exit $$status
 
-# R CMD build + check first, the testthat suite last: the final line printed
-# is the suite's "N passed, N failed" line. Both always run; either failing
-# fails the target.
+# R CMD build + check first, then the GPU check without R in emulation mode
+# (its summary starts with "gpu-check:"), the testthat suite last: the final
+# line printed is the suite's "N passed, N failed" line. All always run; any
+# failing fails the target.
 test: install
 	@status=0; \
 	sh tools/check-package.sh || status=1; \
+	sh tools/gpu-check.sh --emulation --out .check/gpu-check.txt || status=1; \
 	$(R_ENV) Rscript tools/run-tests.R || status=1; \
 	exit $$status
 
@@ -87,5 +90,5 @@ doc:
 	Rscript -e 'roxygen2::roxygenise(load_code = "source")'
 
 clean:
-	rm -rf .rlib .check .rkeops-demo-cache rkeops.Rcheck rkeops_*.tar.gz
+	rm -rf .rlib .check .gpu-check .rkeops-demo-cache rkeops.Rcheck rkeops_*.tar.gz
 	sh cleanup

@@ -260,10 +260,11 @@ static inline bool launch(i64 grid, const GpuParams<F>& p, char*, size_t) {
 }  // namespace dev
 
 // ------------------------------------------------------------ host side --
-// Buffers freed on every exit path: at most 128 variable slots, the output
-// and the state buffer.
+// Buffers freed on every exit path: one per variable slot, the output and
+// the state buffer.
+template <int CAP>
 struct DevBuffers {
-  void* p[64 + 2 * 64];
+  void* p[CAP];
   int n = 0;
   ~DevBuffers() {
     for (int k = 0; k < n; ++k) dev::release(p[k]);
@@ -303,8 +304,12 @@ int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
     if (err && errlen) snprintf(err, errlen, "ABI version mismatch");
     return 1;
   }
-  if (F::NROW + F::NCOL > 128) {
-    if (err && errlen) snprintf(err, errlen, "too many variable slots for the GPU driver (at most 128)");
+  // The kernel takes one pointer per variable slot as a parameter: CUDA's
+  // classic limit on a kernel's parameters is 4 KiB (about 500 slots).
+  if (sizeof(P) > 4096) {
+    if (err && errlen)
+      snprintf(err, errlen, "too many variable slots for the GPU kernel (%d; its parameters take %d bytes, at most 4096)",
+               F::NROW + F::NCOL, static_cast<int>(sizeof(P)));
     return 1;
   }
   if (!dev::select_device(c->device, err, errlen)) return 1;
@@ -351,7 +356,7 @@ int run_gpu(const rkeops_call* c, char* err, size_t errlen) {
 
   // Device buffers, allocated once at their largest size and reused by every
   // chunk (freed on every exit path).
-  DevBuffers bufs;
+  DevBuffers<P::NR + P::NC + 2> bufs;
   P p;
   for (int s = 0; s < F::NPRM; ++s)
     p.prm[s] = static_cast<const real*>(c->args[F::prm_slot[s][0]].data)[F::prm_slot[s][1]];
