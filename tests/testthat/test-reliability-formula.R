@@ -211,6 +211,10 @@ test_that("a long formula shows a window around the error, within R's message le
   end <- check_window(red(paste0(body, "Sqnorm2(x)")), "Sqnorm2", 14 + 1200)
   expect_match(end[1], "^unknown operation 'Sqnorm2' at position 1214 \\(did you mean 'SqNorm2'\\?\\)$")
   expect_match(end[2], "^  \\.\\.\\.x \\+ x .*Sqnorm2\\(x\\), 0\\)$")  # the end: no trailing ...
+  gpu <- rkeops:::rk_gpu_generate_source(red(paste0(body, "Sqnorm2(x)")), "x = Vi(3)", "float64",
+                                         "block_sum", "gpu_emulation:block=32")
+  expect_identical(gpu$message, conditionMessage(catch_err(keops_kernel(red(paste0(body, "Sqnorm2(x)")),
+                                                                       "x = Vi(3)"))))
   mid <- check_window(red(paste0(body, "z + ", body, "x")), "z", 14 + 1200)
   expect_match(mid[2], "^  \\.\\.\\..* z \\+ .*\\.\\.\\.$")
   start <- check_window(red(paste0("z + ", body, "x")), "z", 14)
