@@ -83,6 +83,67 @@ void finalize_handle(SEXP p) {
   R_ClearExternalPtr(p);
 }
 
+// An operator handle is an external pointer tagged with this symbol, whose
+// protected value is the operator's signature: list(cats, dims, tag,
+// out_cols), the inputs by position and the result's shape. rk_run checks a
+// call against it, so that no argument reaching this internal entry point
+// (NULL, a foreign or expired pointer, inputs of the wrong number, category,
+// size or type) can make the kernel read or write out of bounds.
+SEXP handle_tag() { return Rf_install("rkeops_operator"); }
+
+SEXP operator_signature(const rkeops::Program& p) {
+  const std::size_t n = p.args.size();
+  IntegerVector cats(n), dims(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    cats[k] = p.args[k].cat;
+    dims[k] = p.args[k].dim;
+  }
+  return List::create(_["cats"] = cats, _["dims"] = dims, _["tag"] = p.tag,
+                      _["out_cols"] = p.out_cols);
+}
+
+[[noreturn]] void bad_call(const std::string& what) {
+  throw rkeops::CallError("rk_run: " + what);
+}
+
+// The loaded operator behind `ptr`, after checking the call against its
+// signature (see handle_tag).
+const rkeops::LoadedOperator& checked_operator(SEXP ptr, SEXP inputs, SEXP cats, SEXP dims,
+                                               double M, double N, int tag, int out_cols,
+                                               int nthreads, int device) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != handle_tag())
+    bad_call("'ptr' is not an rkeops operator handle");
+  auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(ptr));
+  if (!h || !*h) throw rkeops::CallError("this operator is no longer loaded; create it again");
+  SEXP sig = R_ExternalPtrProtected(ptr);
+  if (TYPEOF(sig) != VECSXP || Rf_xlength(sig) != 4) bad_call("the operator handle has no signature");
+  SEXP scats = VECTOR_ELT(sig, 0), sdims = VECTOR_ELT(sig, 1);
+  const R_xlen_t n = Rf_xlength(scats);
+  if (TYPEOF(inputs) != VECSXP || Rf_xlength(inputs) != n)
+    bad_call("'inputs' must be a list of " + std::to_string(n) + " numeric vectors");
+  if (TYPEOF(cats) != INTSXP || TYPEOF(dims) != INTSXP || Rf_xlength(cats) != n ||
+      Rf_xlength(dims) != n)
+    bad_call("'cats' and 'dims' must be integer vectors of length " + std::to_string(n));
+  for (R_xlen_t a = 0; a < n; ++a) {
+    if (INTEGER(cats)[a] != INTEGER(scats)[a] || INTEGER(dims)[a] != INTEGER(sdims)[a])
+      bad_call("input " + std::to_string(a + 1) + " is declared with category " +
+               std::to_string(INTEGER(cats)[a]) + " and dimension " +
+               std::to_string(INTEGER(dims)[a]) + ", but the operator has category " +
+               std::to_string(INTEGER(scats)[a]) + " and dimension " +
+               std::to_string(INTEGER(sdims)[a]));
+    if (TYPEOF(VECTOR_ELT(inputs, a)) != REALSXP)
+      bad_call("input " + std::to_string(a + 1) + " must be a double vector or matrix");
+  }
+  if (tag != Rf_asInteger(VECTOR_ELT(sig, 2)) || out_cols != Rf_asInteger(VECTOR_ELT(sig, 3)))
+    bad_call("'tag' and 'out_cols' do not match the operator");
+  for (double v : {M, N})
+    if (!(v >= 0 && v <= 4.6e18) || v != static_cast<double>(static_cast<std::int64_t>(v)))
+      bad_call("'M' and 'N' must be whole numbers between 0 and 2^62");
+  if (nthreads < 1) bad_call("'nthreads' must be at least 1");
+  if (device < -1) bad_call("'device' must be -1 (CPU) or a GPU number");
+  return **h;
+}
+
 }  // namespace
 
 // [[Rcpp::export(rng = false)]]
@@ -146,14 +207,15 @@ SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::st
     std::string note;
     bool compiled_now = false;
     OperatorHandle op = rkeops::get_operator(req, &compiled_now, &note);
-    SEXP ptr = PROTECT(R_MakeExternalPtr(new OperatorHandle(op), R_NilValue, R_NilValue));
+    SEXP sig = PROTECT(operator_signature(p));
+    SEXP ptr = PROTECT(R_MakeExternalPtr(new OperatorHandle(op), handle_tag(), sig));
     R_RegisterCFinalizerEx(ptr, finalize_handle, TRUE);
     List out = List::create(_["ptr"] = ptr, _["key"] = op->key, _["compiled_now"] = compiled_now,
                             _["compile_seconds"] = op->compile_seconds,
                             _["source_path"] = op->source_path, _["object_path"] = op->object_path,
                             _["log_path"] = op->log_path, _["command"] = op->command,
                             _["note"] = note);
-    UNPROTECT(1);
+    UNPROTECT(2);
     return out;
   });
 }
@@ -219,9 +281,8 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
             int tag, int out_cols, bool points_as_columns, int nthreads, int device = -1,
             double progress_after = -1) {
   return guarded("", [&]() -> SEXP {
-    auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(ptr));
-    if (!h || !*h) throw rkeops::CallError("this operator is no longer loaded; create it again");
-    const rkeops::LoadedOperator& op = **h;
+    const rkeops::LoadedOperator& op = checked_operator(ptr, inputs, cats, dims, M, N, tag,
+                                                        out_cols, nthreads, device);
     // The result first, before any buffer: R matrices have at most 2^31 - 1
     // rows, and a failed allocation must become an R error, not a crash.
     const double rows_d = tag == 0 ? M : N;

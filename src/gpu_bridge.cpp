@@ -33,6 +33,9 @@ SEXP rk_gpu_generate_source(std::string formula, std::vector<std::string> args, 
     g.block = b.block;
     g.emulation = b.emulation;
     return wrap(rkeops::generate_gpu_source(p, o, g));
+  } catch (const rkeops::FormulaError& e) {  // with its place, as rk_parse says it
+    return List::create(_["error"] = e.kind(),
+                        _["message"] = rkeops::render_formula_error(formula, e));
   } catch (const rkeops::Error& e) {
     return List::create(_["error"] = e.kind(), _["message"] = std::string(e.what()));
   }

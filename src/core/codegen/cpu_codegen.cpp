@@ -5,6 +5,7 @@
 // once.
 #include "codegen/cpu_codegen.h"
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -35,11 +36,19 @@ SumScheme parse_sum_scheme(const std::string& s) {
 
 namespace {
 
+// A double constant as C++ source that compiles everywhere (g++, clang++,
+// nvcc) and means exactly `v`: %.17g round-trips every finite double; the
+// IEEE infinities and NaN, which have no literal (printf writes "inf" and
+// "nan", undeclared names), are compiler builtins, as the reductions' own
+// headers use them (reductions.h). A folded NaN (Log(-1), 0 * 1e999) is
+// written as the quiet NaN: its sign and payload carry no meaning.
 std::string num(double v) {
+  if (std::isnan(v)) return "__builtin_nan(\"\")";
+  if (std::isinf(v)) return v > 0 ? "__builtin_inf()" : "(-__builtin_inf())";
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   std::string s = buf;
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
   return s;
 }
 
@@ -171,22 +180,41 @@ class CpuEmitter {
   // Expression for component k of node id. Dimension-1 nodes broadcast;
   // structural nodes (Extract, ExtractT, Concat, SumT, Zero) are views of
   // their operand and emit no code.
+  // A loop, not a recursion: views can be chained thousands deep (the
+  // Concat chain of a Jacobian).
   std::string comp(int id, int k) const {
-    const Node& n = p_.graph[id];
-    if (n.dim == 1) k = 0;
-    switch (n.op) {
-      case Op::Zero: return "T{}";
-      case Op::Extract: return comp(n.kids[0], static_cast<int>(n.ints[0]) + k);
-      case Op::ExtractT: {
-        int s = static_cast<int>(n.ints[0]), d = p_.graph.dim(n.kids[0]);
-        return (k >= s && k < s + d) ? comp(n.kids[0], k - s) : "T{}";
+    for (;;) {
+      const Node& n = p_.graph[id];
+      if (n.dim == 1) k = 0;
+      switch (n.op) {
+        case Op::Zero: return "T{}";
+        case Op::Extract:
+          k += static_cast<int>(n.ints[0]);
+          id = n.kids[0];
+          continue;
+        case Op::ExtractT: {
+          int s = static_cast<int>(n.ints[0]), d = p_.graph.dim(n.kids[0]);
+          if (k < s || k >= s + d) return "T{}";
+          k -= s;
+          id = n.kids[0];
+          continue;
+        }
+        case Op::Concat: {
+          int d = p_.graph.dim(n.kids[0]);
+          if (k < d) {
+            id = n.kids[0];
+          } else {
+            k -= d;
+            id = n.kids[1];
+          }
+          continue;
+        }
+        case Op::SumT:
+          k = 0;
+          id = n.kids[0];
+          continue;
+        default: return "v" + std::to_string(id) + "_" + std::to_string(k);
       }
-      case Op::Concat: {
-        int d = p_.graph.dim(n.kids[0]);
-        return k < d ? comp(n.kids[0], k) : comp(n.kids[1], k - d);
-      }
-      case Op::SumT: return comp(n.kids[0], 0);
-      default: return "v" + std::to_string(id) + "_" + std::to_string(k);
     }
   }
 

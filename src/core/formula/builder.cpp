@@ -166,6 +166,41 @@ const std::vector<std::string>& reserved_names() {
   return v;
 }
 
+namespace {
+
+// Scalar operations of the generated code (see kMaxCodeSize): one per
+// component of each computed node, one per term of a sum over components or
+// of a bilinear form, one per output column, kVariableCost per component of
+// a variable. Views (Extract, Concat, ...) cost nothing: they are resolved
+// while the code is written.
+long long generated_code_size(const Program& p) {
+  const Graph& g = p.graph;
+  std::vector<int> roots = {p.formula};
+  if (p.weight >= 0) roots.push_back(p.weight);
+  long long size = p.out_cols;
+  for (int id : g.topological(roots)) {
+    const Node& n = g[id];
+    switch (n.op) {
+      case Op::Zero: case Op::Extract: case Op::ExtractT: case Op::Concat: case Op::SumT:
+        break;
+      case Op::Sum: case Op::Max: case Op::Min: case Op::ArgMax: case Op::ArgMin:
+        size += g.dim(n.kids[0]);
+        break;
+      case Op::Bilinear:
+        size += n.dim + static_cast<long long>(n.ints.size() / 3);
+        break;
+      case Op::Var:
+        size += kVariableCost * n.dim;
+        break;
+      default:
+        size += n.dim;
+    }
+  }
+  return size;
+}
+
+}  // namespace
+
 Program compile_formula(const std::string& formula, const std::vector<std::string>& decls) {
   Program p;
   std::vector<ArgDecl> declared = parse_arg_decls(decls);
@@ -174,7 +209,21 @@ Program compile_formula(const std::string& formula, const std::vector<std::strin
     p.args[a.pos] = a;
   }
   SyntaxPtr syntax = parse_syntax(formula);
-  Builder(formula, p, decls).build_top(*syntax);
+  try {
+    Builder(formula, p, decls).build_top(*syntax);
+  } catch (const FormulaError& e) {
+    if (e.pos() != FormulaError::kNoPosition) throw;
+    throw FormulaError(e.what(), 0, formula.size());  // found outside any expression
+  }
+  const long long size = generated_code_size(p);
+  if (size > kMaxCodeSize)
+    throw FormulaError("this formula would generate about " + std::to_string(size) +
+                           " scalar operations (a component of a variable counts " +
+                           std::to_string(kVariableCost) + "); at most " +
+                           std::to_string(kMaxCodeSize) +
+                           " are supported, since compile time grows with them (reduce the "
+                           "dimensions, or split the computation into several operators)",
+                       0, formula.size());
   for (std::size_t k = 0; k < p.args.size(); ++k)
     if (p.args[k].cat == -1)
       throw ArgumentError("positions must be 0, 1, ..., " + std::to_string(p.args.size() - 1) +

@@ -10,15 +10,13 @@
 #include <vector>
 
 #include "formula/errors.h"
+#include "formula/limits.h"
 #include "formula/program.h"
 #include "formula/syntax.h"
 
 namespace rkeops {
 namespace detail {
 
-// Largest dimension of any value in a formula: no formula can ask for
-// unbounded generated code.
-constexpr int kMaxDim = 10000;
 // Largest K * dim(F) of the KMin family (the sorted lists are kept per lane).
 constexpr long long kMaxKD = 1024;
 
@@ -70,7 +68,9 @@ class Builder {
     if (r == Reduction::Zero) {
       long long d = int_param(*s.args[0], name, "dimension");
       if (d < 1) fail(*s.args[0], "the dimension of '" + name + "' must be at least 1");
-      if (d > 100000) fail(*s.args[0], "the dimension of '" + name + "' is too large");
+      if (d > kMaxDim)
+        fail(*s.args[0], "the dimension of '" + name + "' is " + std::to_string(d) +
+                             ", more than rkeops supports (" + std::to_string(kMaxDim) + ")");
       p_.formula = p_.graph.zero(static_cast<int>(d));
     } else {
       p_.formula = build(*s.args[0]);
@@ -121,7 +121,10 @@ class Builder {
     throw FormulaError(msg, s.pos, len, hint);
   }
 
-  std::string text_of(const Syntax& s) const { return src_.substr(s.pos, s.len); }
+  // The text of `s` as quoted in a message (long texts elided).
+  std::string text_of(const Syntax& s) const { return elide(source_of(s)); }
+  // The text of `s` exactly as written.
+  std::string source_of(const Syntax& s) const { return src_.substr(s.pos, s.len); }
 
 
   std::vector<std::string> known_names() const {
@@ -181,12 +184,13 @@ class Builder {
   }
 
   // Binary operators written infix: + - * / | and comparisons.
-  int binary_op(const Syntax& s, const std::string& op, const Syntax& sa, const Syntax& sb) {
+  // `a` and `b` are the built operands `sa` and `sb`.
+  int binary_op(const Syntax& s, const std::string& op, int a, int b, const Syntax& sa,
+                const Syntax& sb) {
     static const std::map<std::string, Op> infix = {
         {"+", Op::Add}, {"-", Op::Sub}, {"*", Op::Mul}, {"/", Op::Div},
         {"<", Op::LessThan}, {">", Op::LessThan}, {"<=", Op::LessOrEqual},
         {">=", Op::LessOrEqual}, {"==", Op::Equal}, {"!=", Op::NotEqual}};
-    int a = build(sa), b = build(sb);
     if (op == "|") return scalprod(s, "(x|y)", a, b, sa, sb);
     Op o = infix.at(op);
     check_vso(s, op, {a, b}, {&sa, &sb});
@@ -224,13 +228,44 @@ class Builder {
   }
 
   // Every node built from the text is checked against the size limit, so a
-  // formula cannot ask for gigabytes of generated code.
+  // formula cannot ask for gigabytes of generated code. A limit reached in
+  // the graph (which knows no text) is reported at the expression built.
   int build(const Syntax& s) {
-    int id = build_node(s);
+    int id;
+    try {
+      id = build_node(s);
+    } catch (const FormulaError& e) {
+      if (e.pos() != FormulaError::kNoPosition) throw;
+      fail(s, e.what(), s.kind == Syntax::Call);
+    }
+    return checked_dim(s, id);
+  }
+
+  int checked_dim(const Syntax& s, int id) const {
     if (p_.graph.dim(id) > kMaxDim)
       fail(s, "this expression has dimension " + std::to_string(p_.graph.dim(id)) +
                   ", more than rkeops supports (" + std::to_string(kMaxDim) + ")");
     return id;
+  }
+
+  // x + y - z * ...: the tree of a chain of left-associative operators is as
+  // deep as the chain is long, so it is built by a loop down its left spine;
+  // only the right operands recurse, and their nesting is bounded by the
+  // parser (kMaxNesting).
+  int binary_chain(const Syntax& s) {
+    std::vector<const Syntax*> spine;
+    const Syntax* leftmost = &s;
+    while (leftmost->kind == Syntax::Binary && leftmost->text != "**") {
+      spine.push_back(leftmost);
+      leftmost = leftmost->args[0].get();
+    }
+    int acc = build(*leftmost);
+    for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
+      const Syntax& n = **it;
+      int b = build(*n.args[1]);
+      acc = checked_dim(n, binary_op(n, n.text, acc, b, *n.args[0], *n.args[1]));
+    }
+    return acc;
   }
 
   int build_node(const Syntax& s) {
@@ -274,7 +309,7 @@ class Builder {
           if (n == 0) return unit_of(base);
           return p_.graph.pow(base, n);
         }
-        return binary_op(s, s.text, a, b);
+        return binary_chain(s);
       }
       case Syntax::Call:
         return call(s);

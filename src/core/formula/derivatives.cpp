@@ -101,7 +101,7 @@ void Builder::build_derivative(const Syntax& s) {
   require(g.dim(e) == C, *s.args[2], "the gradient input must have the dimension of the reduction's output (" +
                                          std::to_string(C) + "), but " + dim_of(*s.args[2], e));
   check_indexed_like_output(*s.args[2], e, t);
-  auto F_text = [&] { return text_of(*red.args[0]); };
+  auto F_text = [&] { return source_of(*red.args[0]); };
   int out;
   switch (r) {
     case Reduction::Sum:
@@ -111,18 +111,18 @@ void Builder::build_derivative(const Syntax& s) {
       out = g.zero(g.dim(v));
       break;
     case Reduction::LogSumExp: {  // e * exp(F - L), L the forward result
-      int L = saved_forward(text_of(red), t, 1);
+      int L = saved_forward(source_of(red), t, 1);
       out = vjp(g, F, v, g.mul(e, g.unary(Op::Exp, g.sub(F, L))));
       break;
     }
     case Reduction::LogSumExpWeight: {  // W = exp(F - L) per component of G
-      int L = saved_forward(text_of(red), t, C);
+      int L = saved_forward(source_of(red), t, C);
       int W = g.unary(Op::Exp, g.sub(F, L));
       out = g.add(vjp(g, F, v, g.sum(g.mul(e, g.mul(W, G)))), vjp(g, G, v, g.mul(e, W)));
       break;
     }
     case Reduction::SumSoftMaxWeight: {  // P = exp(F - LSE(F)), S the forward result
-      int S = saved_forward(text_of(red), t, C);
+      int S = saved_forward(source_of(red), t, C);
       int Lse = saved_forward("LogSumExp_Reduction(" + F_text() + ", " + std::to_string(t) + ")", t, 1);
       int P = g.unary(Op::Exp, g.sub(F, Lse));
       int inner = g.mul(P, g.sub(g.scalprod(e, G), g.scalprod(e, S)));

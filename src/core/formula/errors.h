@@ -16,9 +16,12 @@ class Error : public std::runtime_error {
   virtual const char* kind() const { return "rkeops_error"; }
 };
 
-// A problem in a formula, at byte offset `pos` (0-based) spanning `len` bytes.
+// A problem in a formula, at byte offset `pos` (0-based) spanning `len` bytes;
+// `kNoPosition` when the stage that found it does not know the text (the
+// graph): the builder then attaches the place it was building.
 class FormulaError : public Error {
  public:
+  static constexpr std::size_t kNoPosition = static_cast<std::size_t>(-1);
   // `hint` follows the position in the message: "what at position P hint".
   FormulaError(const std::string& msg, std::size_t pos, std::size_t len,
                std::string hint = "")
@@ -75,6 +78,14 @@ class CallError : public Error {
 };
 
 // "message at position P\n  <formula>\n  ^^^^" : the DESIGN.md error layout.
+// A long formula is shown as a window of at most kExcerptWidth bytes around
+// the error, elided with "...", so that the message stays within R's
+// default warning.length (1000 bytes); bytes that are not printable ASCII
+// are shown as '?' so that the carets stay aligned and the message valid.
+constexpr std::size_t kExcerptWidth = 70;
 std::string render_formula_error(const std::string& formula, const FormulaError& e);
+
+// `text` for a message: at most `width` bytes, the middle elided with "...".
+std::string elide(const std::string& text, std::size_t width = 50);
 
 }  // namespace rkeops

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+
+#include "formula/errors.h"
+#include "formula/limits.h"
 
 namespace rkeops {
 
@@ -155,6 +159,11 @@ int Graph::intern(Node n) {
   }
   auto it = index_.find(key);
   if (it != index_.end()) return it->second;
+  if (nodes_.size() >= static_cast<std::size_t>(kMaxGraphNodes))
+    throw FormulaError("the formula, with its derivatives expanded, has more than " +
+                           std::to_string(kMaxGraphNodes) +
+                           " distinct operations, the most rkeops supports",
+                       FormulaError::kNoPosition, 0);
   nodes_.push_back(std::move(n));
   int id = static_cast<int>(nodes_.size()) - 1;
   index_.emplace(std::move(key), id);
@@ -246,18 +255,30 @@ int Graph::simplify(Op op, const std::vector<int>& k, const std::vector<long lon
       if (z(k[0])) return zero(d);
       break;
     case Op::Extract: {
-      const Node& a = nodes_[k[0]];
+      // Look through slices and concatenations (a loop: a Jacobian is a
+      // chain of thousands of Concat) to the deepest node holding the slice.
+      int src = k[0];
+      long long start = ints[0];
+      for (;;) {
+        const Node& a = nodes_[src];
+        if (a.op == Op::Extract) {
+          start += a.ints[0];
+          src = a.kids[0];
+          continue;
+        }
+        if (a.op == Op::Concat) {  // pick from one side when the slice lies within it
+          int left = dim(a.kids[0]);
+          if (start + ints[1] <= left) { src = a.kids[0]; continue; }
+          if (start >= left) { start -= left; src = a.kids[1]; continue; }
+        }
+        break;
+      }
+      if (src != k[0]) return extract(src, (int)start, (int)ints[1]);
+      const Node& a = nodes_[src];
       if (ints[0] == 0 && ints[1] == a.dim) return k[0];
       if (a.op == Op::Zero) return zero(d);
-      if (a.op == Op::Concat) {  // pick from one side when the slice lies within it
-        int left = dim(a.kids[0]);
-        if (ints[0] + ints[1] <= left) return extract(a.kids[0], (int)ints[0], (int)ints[1]);
-        if (ints[0] >= left) return extract(a.kids[1], (int)ints[0] - left, (int)ints[1]);
-      }
       if (a.op == Op::ExtractT && ints[0] == a.ints[0] && ints[1] == dim(a.kids[0]))
         return a.kids[0];
-      if (a.op == Op::Extract)
-        return extract(a.kids[0], (int)(a.ints[0] + ints[0]), (int)ints[1]);
       break;
     }
     case Op::ExtractT:

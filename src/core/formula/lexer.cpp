@@ -1,5 +1,6 @@
 #include "formula/lexer.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "formula/errors.h"
@@ -12,6 +13,30 @@ bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
+
+// Bytes of the well-formed UTF-8 character at s[i] (1 for ASCII), 0 when the
+// bytes there are not one (a stray continuation byte, an overlong or
+// truncated sequence, a surrogate, beyond U+10FFFF).
+std::size_t utf8_length(const std::string& s, std::size_t i) {
+  const unsigned char u = static_cast<unsigned char>(s[i]);
+  if (u < 0x80) return 1;
+  std::size_t len;
+  unsigned long cp;
+  if (u >= 0xC2 && u <= 0xDF) { len = 2; cp = u & 0x1F; }
+  else if (u >= 0xE0 && u <= 0xEF) { len = 3; cp = u & 0x0F; }
+  else if (u >= 0xF0 && u <= 0xF4) { len = 4; cp = u & 0x07; }
+  else return 0;
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const unsigned char b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    return 0;
+  return len;
+}
 }  // namespace
 
 const char* token_name(Tok t) {
@@ -122,13 +147,22 @@ std::vector<Token> tokenize(const std::string& s) {
       default:
         break;
     }
-    // Report the whole UTF-8 character, not a lone byte.
-    std::size_t len = 1;
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u >= 0xC0) {
-      while (i + len < n && (static_cast<unsigned char>(s[i + len]) & 0xC0) == 0x80) ++len;
+    // Report the whole UTF-8 character, not a lone byte; a byte that does
+    // not start a valid UTF-8 character is named by its value, so that the
+    // message itself stays valid text.
+    const std::size_t len = utf8_length(s, i);
+    if (len == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(c));
+      throw FormulaError(std::string("invalid character (byte ") + hex + ")", i, 1,
+                         "(the formula is not valid UTF-8 text: use ASCII names and operators)");
     }
-    throw FormulaError("unexpected character '" + s.substr(i, len) + "'", i, 1);
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(c));
+      throw FormulaError(std::string("unexpected control character (byte ") + hex + ")", i, 1);
+    }
+    throw FormulaError("unexpected character '" + s.substr(i, len) + "'", i, len);
   }
   out.push_back(Token{Tok::End, "", n, 0});
   return out;

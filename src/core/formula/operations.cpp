@@ -309,6 +309,12 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
     require(da % db == 0, s, "dimension mismatch in '" + f + "': the matrix '" + text_of(sA) + "' has dimension " +
                                  std::to_string(da) + ", not a multiple of the dimension " + std::to_string(db) +
                                  " of the vector '" + text_of(sb) + "'");
+    // The product is built by pairing every component of A with every one
+    // of b: bounded like TensorDot's.
+    require((long long)da * db <= kMaxTensorPairs, s,
+            "'" + f + "' of a matrix of dimension " + std::to_string(da) + " by a vector of dimension " +
+                std::to_string(db) + " is too large (at most " + std::to_string(kMaxTensorPairs) +
+                " pairs of components)");
     int other = da / db;
     if (mv) return g.tensordot(A, b, {other, db}, {db}, {1}, {0});
     return g.tensordot(b, A, {db}, {db, other}, {0}, {0});
@@ -316,6 +322,10 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
   if (f == "TensorProd") {
     arity(s, 2, "two formulas");
     int a = arg(0), b = arg(1);
+    const long long d = (long long)g.dim(a) * g.dim(b);
+    require(d <= kMaxDim, s, "'TensorProd' of dimensions " + std::to_string(g.dim(a)) + " and " +
+                                 std::to_string(g.dim(b)) + " has dimension " + std::to_string(d) +
+                                 ", more than rkeops supports (" + std::to_string(kMaxDim) + ")");
     return g.tensordot(a, b, {g.dim(a)}, {g.dim(b)}, {}, {});
   }
   if (f == "TensorDot" || f == "Kron") {
@@ -334,7 +344,10 @@ int Builder::call_tensor(const Syntax& s, bool* handled) {
                                                   " but " + dim_of(*s.args[0], a));
     require(prod(db) == g.dim(b), *s.args[3], "the dimensions of g multiply to " + std::to_string(prod(db)) +
                                                   " but " + dim_of(*s.args[1], b));
-    require(prod(da) * prod(db) <= 1000000, s, "'" + f + "' of tensors this large is not supported");
+    require(prod(da) * prod(db) <= kMaxTensorPairs, s,
+            "'" + f + "' of tensors of " + std::to_string(prod(da)) + " and " + std::to_string(prod(db)) +
+                " components is too large (at most " + std::to_string(kMaxTensorPairs) +
+                " pairs of components)");
     if (kron) {
       require(da.size() == db.size(), s, "'Kron' needs f and g of the same number of axes");
       int r = (int)da.size();

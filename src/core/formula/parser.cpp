@@ -1,17 +1,46 @@
 // Recursive-descent parser for the grammar of spec section 2.3, with the
-// precedence table of section 2.4.
+// precedence table of section 2.4. Chains of left-associative operators
+// (x + y + ... + z) are loops, not recursion; the recursion that remains
+// follows the nesting of parentheses, calls, signs and exponents, which is
+// bounded by kMaxNesting, so no formula can overflow the stack here or in the
+// passes after this one (formula/limits.h).
 #include <string>
 
 #include "formula/errors.h"
 #include "formula/lexer.h"
+#include "formula/limits.h"
 #include "formula/syntax.h"
 
 namespace rkeops {
 
+// Iterative: the tree of a long chain is as deep as the chain, and the
+// default destructor would recurse once per level.
+Syntax::~Syntax() {
+  std::vector<SyntaxPtr> pending;
+  for (SyntaxPtr& a : args)
+    if (a) pending.push_back(std::move(a));
+  while (!pending.empty()) {
+    SyntaxPtr s = std::move(pending.back());
+    pending.pop_back();
+    for (SyntaxPtr& a : s->args)
+      if (a) pending.push_back(std::move(a));
+  }  // each `s` dies with no children left
+}
+
 namespace {
 
-// Deep nesting must end in an error, not a stack overflow.
-constexpr int kMaxDepth = 200;
+bool is_operation(const std::vector<Token>& toks, std::size_t k) {
+  switch (toks[k].kind) {
+    case Tok::Plus: case Tok::Minus: case Tok::Star: case Tok::Slash: case Tok::Bar:
+    case Tok::Power: case Tok::Less: case Tok::Greater: case Tok::LessEq: case Tok::GreaterEq:
+    case Tok::EqEq: case Tok::NotEq:
+      return true;
+    case Tok::Ident:
+      return k + 1 < toks.size() && toks[k + 1].kind == Tok::LParen;
+    default:
+      return false;
+  }
+}
 
 class Parser {
  public:
@@ -19,6 +48,7 @@ class Parser {
 
   SyntaxPtr parse() {
     if (peek().kind == Tok::End) throw FormulaError("the formula is empty", 0, 1);
+    check_size();
     SyntaxPtr e = expr();
     if (peek().kind != Tok::End) {
       const Token& t = peek();
@@ -35,14 +65,34 @@ class Parser {
   std::size_t at_ = 0;
   int depth_ = 0;
 
+  // One level of nesting, entered at `at` (an opening parenthesis, a
+  // function name, a sign or '**').
   struct DepthGuard {
     Parser& p;
-    explicit DepthGuard(Parser& q) : p(q) {
-      if (++p.depth_ > kMaxDepth)
-        throw FormulaError("the formula is nested too deeply", p.peek().pos, 1);
+    DepthGuard(Parser& q, const Token& at) : p(q) {
+      if (++p.depth_ > kMaxNesting)
+        throw FormulaError("nesting deeper than " + std::to_string(kMaxNesting) +
+                               " levels (parentheses, function calls, signs and '**') is not "
+                               "supported",
+                           at.pos, tok_len(at));
     }
     ~DepthGuard() { --p.depth_; }
   };
+
+  // The number of operations, before any tree is built.
+  void check_size() const {
+    long count = 0;
+    for (std::size_t k = 0; k < toks_.size(); ++k) {
+      if (!is_operation(toks_, k) || ++count <= kMaxOperations) continue;
+      long total = count;
+      for (std::size_t j = k + 1; j < toks_.size(); ++j) total += is_operation(toks_, j);
+      throw FormulaError("the formula has " + std::to_string(total) + " operations; at most " +
+                             std::to_string(kMaxOperations) +
+                             " are supported (this is operation " +
+                             std::to_string(kMaxOperations + 1) + ")",
+                         toks_[k].pos, tok_len(toks_[k]));
+    }
+  }
 
   const Token& peek() const { return toks_[at_]; }
   const Token& next() { return toks_[at_ < toks_.size() - 1 ? at_++ : at_]; }
@@ -79,7 +129,6 @@ class Parser {
   SyntaxPtr expr() { return comparison(); }
 
   SyntaxPtr comparison() {
-    DepthGuard g(*this);
     SyntaxPtr a = bar();
     Tok k = peek().kind;
     if (k == Tok::Less || k == Tok::Greater || k == Tok::LessEq || k == Tok::GreaterEq ||
@@ -124,8 +173,8 @@ class Parser {
   }
 
   SyntaxPtr unary() {
-    DepthGuard g(*this);
     if (peek().kind == Tok::Minus || peek().kind == Tok::Plus) {
+      DepthGuard g(*this, peek());
       Token op = next();
       SyntaxPtr e = unary();
       std::size_t end = e->pos + e->len;
@@ -139,6 +188,7 @@ class Parser {
   SyntaxPtr power() {
     SyntaxPtr base = primary();
     if (peek().kind == Tok::Power) {
+      DepthGuard g(*this, peek());
       Token op = next();
       SyntaxPtr ex = unary();  // right-associative, binds tighter than unary minus on the left
       return binary(op, std::move(base), std::move(ex));
@@ -147,7 +197,6 @@ class Parser {
   }
 
   SyntaxPtr primary() {
-    DepthGuard g(*this);
     const Token& t = peek();
     switch (t.kind) {
       case Tok::Int:
@@ -161,6 +210,7 @@ class Parser {
       case Tok::Ident: {
         Token id = next();
         if (peek().kind != Tok::LParen) return make(Syntax::Name, id.text, id.pos, id.text.size());
+        DepthGuard g(*this, id);
         next();  // (
         auto call = make(Syntax::Call, id.text, id.pos, 0);
         call->name_len = id.text.size();
@@ -185,6 +235,7 @@ class Parser {
         return call;
       }
       case Tok::LParen: {
+        DepthGuard g(*this, t);
         Token open = next();
         SyntaxPtr e = expr();
         if (peek().kind != Tok::RParen) {

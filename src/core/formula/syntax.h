@@ -19,6 +19,11 @@ struct Syntax {
   std::size_t name_len = 0;  // Call: length of the function name
   std::size_t op_pos = 0;    // Binary: position of the operator itself
   std::vector<std::unique_ptr<Syntax>> args;
+
+  Syntax() = default;
+  Syntax(const Syntax&) = delete;
+  Syntax& operator=(const Syntax&) = delete;
+  ~Syntax();  // iterative (parser.cpp): a chain of 10^5 terms is that deep
 };
 
 using SyntaxPtr = std::unique_ptr<Syntax>;
