@@ -169,7 +169,7 @@ std::string operator_key(const OperatorRequest& req) {
   const SumScheme scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
   if (scheme != SumScheme::Block) text += "\nsum_scheme=" + std::string(sum_scheme_name(scheme));
   text += "\nbackend=" + req.backend;
-  text += "\ncompiler=" + tc.cxx + "|" + compiler_key_identity(tc.cxx, req.cache_dir);
+  text += "\ncompiler=" + tc.cxx + "|" + compiler_key_identity(tc.cxx, req.cache_dir, req.poll);
   text += "\nflags=" + tc.std_flags + "|" + tc.opt_flags + "|" + tc.pic_flags + "|" + tc.openmp_flags;
   text += "\npackage=" + req.package_version;
   text += "\nabi=" + std::to_string(RKEOPS_ABI_VERSION);

@@ -74,7 +74,7 @@ std::vector<std::string> find_compiler(const std::string& cxx) {
   return words;
 }
 
-std::string compiler_identity(const std::string& cxx) {
+std::string compiler_identity(const std::string& cxx, const std::function<void()>& poll) {
   std::vector<std::string> argv = find_compiler(cxx);
   if (argv.empty()) throw_compiler_not_found(cxx, "no such executable file, nor on the PATH");
   const std::string signature = file_signature(argv[0]);
@@ -84,7 +84,7 @@ std::string compiler_identity(const std::string& cxx) {
     if (it != known().end() && it->second.signature == signature) return it->second.identity;
   }
   argv.push_back("--version");
-  const std::string out = capture_process(argv);
+  const std::string out = capture_process(argv, poll);
   const std::string first = out.substr(0, out.find('\n'));
   if (first.empty()) throw_compiler_not_found(cxx, "'--version' failed or printed nothing");
   std::lock_guard<std::mutex> lock(known_mutex);
@@ -92,7 +92,8 @@ std::string compiler_identity(const std::string& cxx) {
   return first;
 }
 
-std::string compiler_key_identity(const std::string& cxx, const std::string& cache_dir) {
+std::string compiler_key_identity(const std::string& cxx, const std::string& cache_dir,
+                                  const std::function<void()>& poll) {
   const std::vector<std::string> argv = find_compiler(cxx);
   const std::string signature = argv.empty() ? "" : file_signature(argv[0]);
   const std::string record = record_path(cxx, cache_dir);
@@ -109,7 +110,7 @@ std::string compiler_key_identity(const std::string& cxx, const std::string& cac
     if (!signature.empty()) known()[cxx] = KnownCompiler{signature, rec_identity};
     return rec_identity;
   }
-  const std::string identity = compiler_identity(cxx);  // throws when missing
+  const std::string identity = compiler_identity(cxx, poll);  // throws when missing
   if (!have_record || rec_identity != identity || rec_signature != signature) {
     try {
       make_dirs(cache_dir + "/compilers");

@@ -2,6 +2,7 @@
 // build for the cache (compiler version, host CPU). Commands are argument
 // vectors, run without a shell (build/process.h).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,9 @@ std::vector<std::string> find_compiler(const std::string& cxx);
 
 // First line of `cxx --version`, run now (cached per session while the
 // compiler's file does not change); throws CompileError with a hint when the
-// compiler is missing or does not run.
-std::string compiler_identity(const std::string& cxx);
+// compiler is missing or does not run. `poll` as for run_process (a
+// wrapper script may hang).
+std::string compiler_identity(const std::string& cxx, const std::function<void()>& poll = nullptr);
 
 // The compiler identity that goes into cache keys, without running the
 // compiler when it is known: from this session, or from the record kept in
@@ -35,7 +37,8 @@ std::string compiler_identity(const std::string& cxx);
 // identity is used, so a node without a compiler loads the operators that
 // are already in the cache; only a compile then fails ("not found"). Throws
 // as compiler_identity when there is neither a compiler nor a record.
-std::string compiler_key_identity(const std::string& cxx, const std::string& cache_dir);
+std::string compiler_key_identity(const std::string& cxx, const std::string& cache_dir,
+                                  const std::function<void()>& poll = nullptr);
 
 // Identifies the host CPU's model and instruction set: objects built with
 // -march=native on one kind of node must not be loaded on another.
