@@ -145,12 +145,11 @@ test_that("SIGINT during a compile interrupts it at once, kills the compiler and
   p <- callr::r_bg(function(cache, cxx, formula, args) {
     library(rkeops)
     set_rkeops_options(cache_dir = cache, compiler = cxx)
-    t0 <- Sys.time()
     what <- tryCatch({
       keops_kernel(formula, args)
       "compiled"
     }, interrupt = function(e) "interrupt", error = function(e) paste("error:", conditionMessage(e)))
-    list(what = what, seconds = as.numeric(difftime(Sys.time(), t0, units = "secs")))
+    list(what = what)
   }, args = list(cache = cache, cxx = cxx, formula = formula_k(5), args = args3),
   libpath = .libPaths(), env = c(callr::rcmd_safe_env(), SLOW_CXX_PIDFILE = pidfile))
   on.exit(p$kill(), add = TRUE)
@@ -160,8 +159,9 @@ test_that("SIGINT during a compile interrupts it at once, kills the compiler and
   p$wait(15000)
   expect_false(p$is_alive())
   res <- p$get_result()
+  # (without the fix the SIGINT is ignored and the wrapper sleeps 60 s: the
+  # process is still alive above)
   expect_identical(res$what, "interrupt")
-  expect_lt(res$seconds, 30)  # the wrapper would have slept 60 s
   expect_true(wait_until_dead(pids, 2))
   expect_length(temporaries(cache), 0)
   entry <- file.path(cache, cache_entries(cache))
@@ -227,8 +227,17 @@ test_that("a lock held by a stopped process: the waiter says so and gives up; ki
   fake <- file.path(entry, paste0("operator.so.tmp", dead_pid))
   writeLines("half an object", fake)
   set_rkeops_options(cache_dir = cache, compiler = cxx)
-  op <- with_envvars(c(SLOW_CXX_PIDFILE = pidfile, SLOW_CXX_SECONDS = "0"),
-                     with_precision("float64", keops_kernel(formula_k(7), args3)))
+  # the killed holder's locks went with it (its compiler's guardian keeps no
+  # copy of them): no wait, no message
+  msgs <- character()
+  op <- withCallingHandlers(
+    with_envvars(c(SLOW_CXX_PIDFILE = pidfile, SLOW_CXX_SECONDS = "0"),
+                 with_precision("float64", keops_kernel(formula_k(7), args3))),
+    message = function(m) {
+      msgs <<- c(msgs, conditionMessage(m))
+      invokeRestart("muffleMessage")
+    })
+  expect_length(msgs, 0)
   expect_close(with_precision("float64", op(list(xr, yr))), ref_k(7), TOL64)
   expect_length(temporaries(cache), 0)
   expect_false(file.exists(fake))

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,8 +42,26 @@ struct Spawn {
   std::vector<std::string> argv_s, env_s;
   std::vector<char*> argv, envp;
   int in_fd = -1, out_fd = -1, err_fd = -1;
+  long max_fd = 4096;       // sysconf(_SC_OPEN_MAX), capped (asked before fork)
   std::string exec_failed;  // written to err_fd when execve fails
 };
+
+// Makes in/out/err the guardian's 0, 1, 2 and closes everything else: a
+// fork keeps R's descriptors, and with them R's flock() locks (they belong
+// to the open file, shared by the fork), which must end with R, not with
+// the compiler.
+void keep_only_std_fds(const Spawn& s) {
+  int in = s.in_fd >= 0 ? ::fcntl(s.in_fd, F_DUPFD, 10) : -1;
+  int out = s.out_fd >= 0 ? ::fcntl(s.out_fd, F_DUPFD, 10) : -1;
+  int err = s.err_fd >= 0 ? ::fcntl(s.err_fd, F_DUPFD, 10) : -1;
+  if (in >= 0) ::dup2(in, 0);
+  if (out >= 0) ::dup2(out, 1);
+  if (err >= 0) ::dup2(err, 2);
+#if defined(SYS_close_range)
+  if (::syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
+#endif
+  for (long fd = 3; fd < s.max_fd; ++fd) ::close(static_cast<int>(fd));
+}
 
 volatile pid_t guardian_program_pid = 0;
 volatile sig_atomic_t guardian_stopping = 0;
@@ -75,9 +94,6 @@ void write_all(int fd, const char* s, std::size_t n) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (s.in_fd >= 0) ::dup2(s.in_fd, 0);
-  if (s.out_fd >= 0) ::dup2(s.out_fd, 1);
-  if (s.err_fd >= 0) ::dup2(s.err_fd, 2);
   ::execve(s.argv[0], s.argv.data(), s.envp.data());
   write_all(2, s.exec_failed.data(), s.exec_failed.size());
   const char* why = std::strerror(errno);  // not async-signal-safe in theory; glibc's is
@@ -88,6 +104,7 @@ void write_all(int fd, const char* s, std::size_t n) {
 
 [[noreturn]] void run_guardian(const Spawn& s, pid_t parent) {
   ::setpgid(0, 0);
+  keep_only_std_fds(s);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = guardian_on_term;
@@ -105,8 +122,8 @@ void write_all(int fd, const char* s, std::size_t n) {
   const pid_t p = ::fork();
   if (p == 0) run_program(s);
   if (p < 0) {
-    write_all(s.err_fd >= 0 ? s.err_fd : 2, s.exec_failed.data(), s.exec_failed.size());
-    write_all(s.err_fd >= 0 ? s.err_fd : 2, "fork failed\n", 12);
+    write_all(2, s.exec_failed.data(), s.exec_failed.size());
+    write_all(2, "fork failed\n", 12);
     ::_exit(127);
   }
   ::setpgid(p, p);
@@ -167,6 +184,8 @@ void prepare(Spawn& s, const std::vector<std::string>& argv, const std::vector<s
   s.argv.push_back(nullptr);
   for (auto& e : s.env_s) s.envp.push_back(&e[0]);
   s.envp.push_back(nullptr);
+  const long max_fd = ::sysconf(_SC_OPEN_MAX);
+  s.max_fd = max_fd > 0 && max_fd < 65536 ? max_fd : 65536;
   s.exec_failed = "rkeops: cannot run '" + (argv.empty() ? std::string() : argv[0]) + "': ";
 }
 
