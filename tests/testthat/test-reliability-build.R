@@ -25,13 +25,19 @@ in_child <- function(fun, args = list(), timeout = 60, env = character()) {
 
 # A compiler wrapper that records its pid and the pid of a child it waits
 # for (SLOW_CXX_SECONDS, default 60, then runs g++): a compile that lasts as
-# long as a test needs, with a process group of two processes.
+# long as a test needs, with a process group of two processes. With
+# SLOW_CXX_RELEASE set, it records its pid only and waits (30 s at most)
+# for that file to exist instead.
 slow_cxx <- function(dir) {
   path <- file.path(dir, "slow-cxx")
   writeLines(c(
     "#!/bin/sh",
     "if [ \"$1\" = \"--version\" ]; then exec g++ --version; fi",
     "echo $$ >> \"$SLOW_CXX_PIDFILE\"",
+    "if [ -n \"$SLOW_CXX_RELEASE\" ]; then",
+    "  n=0; while [ ! -e \"$SLOW_CXX_RELEASE\" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done",
+    "  exec g++ \"$@\"",
+    "fi",
     "sleep \"${SLOW_CXX_SECONDS:-60}\" &",
     "echo $! >> \"$SLOW_CXX_PIDFILE\"",
     "wait $!",
@@ -360,6 +366,7 @@ test_that("clean_rkeops() waits for a compile in progress, which succeeds, then 
   on.exit(unlink(work, recursive = TRUE), add = TRUE)
   cxx <- slow_cxx(work)
   pidfile <- file.path(work, "pids")
+  release <- file.path(work, "release")
   cache <- file.path(work, "cache")
   p <- callr::r_bg(function(cache, cxx, formula, args, x, y) {
     library(rkeops)
@@ -368,13 +375,15 @@ test_that("clean_rkeops() waits for a compile in progress, which succeeds, then 
     op(list(x, y))
   }, args = list(cache = cache, cxx = cxx, formula = formula_k(23), args = args3, x = xr, y = yr),
   libpath = .libPaths(),
-  env = c(callr::rcmd_safe_env(), SLOW_CXX_PIDFILE = pidfile, SLOW_CXX_SECONDS = "1.5"))
+  env = c(callr::rcmd_safe_env(), SLOW_CXX_PIDFILE = pidfile, SLOW_CXX_RELEASE = release))
   on.exit(p$kill(), add = TRUE)
-  wait_for_pids(pidfile)
+  wait_for_pids(pidfile, n = 1)
   set_rkeops_options(cache_dir = cache)
   msgs <- character()
+  # the compile goes on once clean_rkeops() says it waits for it
   with_envvars(c(RKEOPS_LOCK_TIMEOUT = "60"), withCallingHandlers(clean_rkeops(), message = function(m) {
     msgs <<- c(msgs, conditionMessage(m))
+    file.create(release)
     invokeRestart("muffleMessage")
   }))
   expect_match(msgs[1], "rkeops: waiting for another process that is compiling an operator in this cache",
