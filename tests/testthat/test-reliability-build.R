@@ -210,6 +210,25 @@ test_that("a lock held by a stopped process: the waiter says so and gives up; ki
          seconds = as.numeric(difftime(Sys.time(), t0, units = "secs")))
   }, list(cache = cache, cxx = cxx, formula = formula_k(7), args = args3),
   env = c(RKEOPS_LOCK_TIMEOUT = "1.5"))
+  # a waiter with the default time limit is interrupted by SIGINT
+  err_file <- file.path(work, "waiter-stderr")
+  waiter <- callr::r_bg(function(cache, cxx, formula, args) {
+    library(rkeops)
+    set_rkeops_options(cache_dir = cache, compiler = cxx, precision = "float64")
+    tryCatch({
+      keops_kernel(formula, args)
+      "compiled"
+    }, interrupt = function(e) "interrupt", error = function(e) conditionMessage(e))
+  }, args = list(cache = cache, cxx = cxx, formula = formula_k(7), args = args3),
+  libpath = .libPaths(), stderr = err_file)
+  on.exit(waiter$kill(), add = TRUE)
+  t0 <- Sys.time()
+  while (!any(grepl("rkeops: waiting for", readLines(err_file, warn = FALSE), fixed = TRUE)) &&
+         difftime(Sys.time(), t0, units = "secs") < 30) Sys.sleep(0.05)
+  expect_true(tools::pskill(waiter$get_pid(), tools::SIGINT))
+  waiter$wait(10000)
+  expect_false(waiter$is_alive())
+  expect_identical(waiter$get_result(), "interrupt")
   holder_pid <- holder$get_pid()
   expect_length(out$messages, 1)
   expect_match(out$messages, sprintf("rkeops: waiting for another process (pid %d on ", holder_pid),
