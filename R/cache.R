@@ -55,7 +55,8 @@ clean_rkeops <- function(verbose = TRUE) {
                     if (res$failed == 1) "y" else "ies", dir, res$problem)
     if (res$removed == 0) {
       rkeops_abort(c(paste0(what, "; nothing was removed"),
-                     "  the cache is read-only or not yours: set RKEOPS_CACHE_DIR (or the option cache_dir) to a writable directory"),
+                     paste("  the cache is read-only or not yours: set RKEOPS_CACHE_DIR",
+                           "(or the option cache_dir) to a writable directory")),
                    class = "rkeops_cache_error")
     }
     rkeops_warn(sprintf("%s; %d compiled operator%s removed", what, res$removed,
