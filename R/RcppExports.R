@@ -29,6 +29,10 @@ rk_forget_operators <- function() {
     invisible(.Call(`_rkeops_rk_forget_operators`))
 }
 
+rk_clean_cache <- function(cache_dir) {
+    .Call(`_rkeops_rk_clean_cache`, cache_dir)
+}
+
 rk_gpu_devices <- function() {
     .Call(`_rkeops_rk_gpu_devices`)
 }

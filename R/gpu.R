@@ -88,7 +88,7 @@ find_nvcc <- function() {
 # First line of `nvcc --version` mentioning the release (part of the cache key).
 nvcc_version <- function(nvcc) {
   if (is.null(.gpu$nvcc_version[[nvcc]])) {
-    out <- tryCatch(suppressWarnings(system2(nvcc, "--version", stdout = TRUE, stderr = TRUE)),
+    out <- tryCatch(suppressWarnings(system2(shQuote(nvcc), "--version", stdout = TRUE, stderr = TRUE)),
                     error = function(e) character())
     v <- grep("release|Build", out, value = TRUE)
     .gpu$nvcc_version[[nvcc]] <- if (length(v)) paste(trimws(v), collapse = " ") else "unknown"
@@ -103,7 +103,7 @@ cuda_arch <- function(nvcc) {
   if (!is.null(arch)) return(arch)
   if (length(gpu_devices()$names)) return("native")
   if (is.null(.gpu$default_arch)) {
-    listed <- tryCatch(suppressWarnings(system2(nvcc, "--list-gpu-arch", stdout = TRUE, stderr = TRUE)),
+    listed <- tryCatch(suppressWarnings(system2(shQuote(nvcc), "--list-gpu-arch", stdout = TRUE, stderr = TRUE)),
                        error = function(e) character())
     cc <- sub("^compute_", "", grep("^compute_[0-9]+$", trimws(listed), value = TRUE))
     wanted <- c("70", "75", "80", "86", "89", "90")

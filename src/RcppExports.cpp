@@ -100,6 +100,16 @@ BEGIN_RCPP
     return R_NilValue;
 END_RCPP
 }
+// rk_clean_cache
+SEXP rk_clean_cache(std::string cache_dir);
+RcppExport SEXP _rkeops_rk_clean_cache(SEXP cache_dirSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::string >::type cache_dir(cache_dirSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_clean_cache(cache_dir));
+    return rcpp_result_gen;
+END_RCPP
+}
 // rk_gpu_devices
 SEXP rk_gpu_devices();
 RcppExport SEXP _rkeops_rk_gpu_devices() {
@@ -142,6 +152,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rkeops_rk_compiler_identity", (DL_FUNC) &_rkeops_rk_compiler_identity, 1},
     {"_rkeops_rk_cpu_identity", (DL_FUNC) &_rkeops_rk_cpu_identity, 0},
     {"_rkeops_rk_forget_operators", (DL_FUNC) &_rkeops_rk_forget_operators, 0},
+    {"_rkeops_rk_clean_cache", (DL_FUNC) &_rkeops_rk_clean_cache, 1},
     {"_rkeops_rk_gpu_devices", (DL_FUNC) &_rkeops_rk_gpu_devices, 0},
     {"_rkeops_rk_gpu_generate_source", (DL_FUNC) &_rkeops_rk_gpu_generate_source, 5},
     {"_rkeops_rk_nvcc_arch_flags", (DL_FUNC) &_rkeops_rk_nvcc_arch_flags, 1},

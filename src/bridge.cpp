@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "build/build_errors.h"
 #include "build/operator_cache.h"
 #include "build/toolchain.h"
 #include "codegen/cpu_codegen.h"
@@ -62,6 +64,32 @@ rkeops::Toolchain parse_toolchain(const List& tc) {
   t.opt_flags = as<std::string>(tc["opt_flags"]);
   t.include_dir = as<std::string>(tc["include_dir"]);
   return t;
+}
+
+// How long a build waits for another process's lock: RKEOPS_LOCK_TIMEOUT
+// seconds (documented in ?get_rkeops_cache_dir), 600 by default.
+double lock_timeout_seconds() {
+  const char* env = std::getenv("RKEOPS_LOCK_TIMEOUT");
+  if (!env || !*env) return 600;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(v > 0) || v > 1e9)
+    throw rkeops::OptionError("environment variable RKEOPS_LOCK_TIMEOUT must be a positive number of "
+                              "seconds, got '" + std::string(env) + "'");
+  return v;
+}
+
+// The build's hooks into R: Ctrl-C (Rcpp's exception becomes R's interrupt
+// condition when it leaves the exported function) and messages.
+rkeops::LockWait r_lock_wait() {
+  rkeops::LockWait w;
+  w.timeout_seconds = lock_timeout_seconds();
+  w.poll = []() { Rcpp::checkUserInterrupt(); };
+  w.notify = [](const std::string& msg) {
+    Rcpp::Function message("message", R_BaseNamespace);
+    message(msg);
+  };
+  return w;
 }
 
 // R's n points (rows, or columns when `transpose`) into the engine's layout:
@@ -204,6 +232,10 @@ SEXP rk_get_operator(std::string formula, std::vector<std::string> args, std::st
     req.package_version = package_version;
     req.cache_dir = cache_dir;
     req.toolchain = parse_toolchain(toolchain);
+    const rkeops::LockWait wait = r_lock_wait();
+    req.poll = wait.poll;
+    req.notify = wait.notify;
+    req.lock_timeout = wait.timeout_seconds;
     std::string note;
     bool compiled_now = false;
     OperatorHandle op = rkeops::get_operator(req, &compiled_now, &note);
@@ -361,3 +393,15 @@ std::string rk_cpu_identity() { return rkeops::host_cpu_identity(); }
 
 // [[Rcpp::export(rng = false)]]
 void rk_forget_operators() { rkeops::forget_loaded_operators(); }
+
+// Empties a cache directory under its lock (build/operator_cache.h).
+// [[Rcpp::export(rng = false)]]
+SEXP rk_clean_cache(std::string cache_dir) {
+  return guarded("", [&]() -> SEXP {
+    rkeops::LockWait wait = r_lock_wait();
+    wait.what = "that is compiling an operator in this cache";
+    wait.holder_known = false;  // shared holders write no pid
+    rkeops::CleanResult r = rkeops::clean_cache(cache_dir, wait);
+    return List::create(_["removed"] = r.removed, _["failed"] = r.failed, _["problem"] = r.problem);
+  });
+}

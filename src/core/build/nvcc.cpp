@@ -2,7 +2,9 @@
 
 #include <sstream>
 
+#include "build/build_errors.h"
 #include "build/files.h"
+#include "build/process.h"
 #include "build/toolchain.h"
 #include "codegen/gpu_codegen.h"
 #include "formula/errors.h"
@@ -19,11 +21,23 @@ GpuBackend parse_backend(const std::string& backend) {
     throw Error("unknown backend '" + backend + "'");
   b.gpu = true;
   b.emulation = head == "gpu_emulation";
+  // The arch value comes from an option: a ':' in it must not hide the rest
+  // from nvcc_arch_args' check, so a field that is no "key=" of ours belongs
+  // to the arch value before it. nvcc=<version> comes last (free text).
+  bool in_arch = false;
   while (std::getline(in, field, ':')) {
     const auto eq = field.find('=');
     const std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
-    if (k == "block") b.block = std::atoi(v.c_str());
-    else if (k == "arch") b.arch = v;
+    if (k == "nvcc") break;
+    if (k == "block") {
+      b.block = std::atoi(v.c_str());
+      in_arch = false;
+    } else if (k == "arch") {
+      b.arch = v;
+      in_arch = true;
+    } else if (in_arch) {
+      b.arch += ":" + field;
+    }
   }
   if (b.block < 1 || b.block > 1024) throw Error("the GPU block size must be between 1 and 1024");
   return b;
@@ -38,29 +52,47 @@ std::string generate_operator_source(const OperatorRequest& req, const CodegenOp
   return generate_gpu_source(*req.program, co, g);
 }
 
-std::string nvcc_arch_flags(const std::string& arch) {
-  if (arch.empty() || arch == "native") return "-arch=native";
+std::vector<std::string> nvcc_arch_args(const std::string& arch) {
+  if (arch.empty() || arch == "native") return {"-arch=native"};
+  auto bad = [&]() {
+    throw OptionError("option 'cuda_arch' (or RKEOPS_CUDA_ARCH) must be \"native\" or a comma-separated "
+                      "list of compute capabilities such as \"75,80,90\", got '" + arch + "'");
+  };
   std::stringstream in(arch);
-  std::string a, last, flags;
+  std::string a, last;
+  std::vector<std::string> flags;
   while (std::getline(in, a, ',')) {
     if (a.rfind("sm_", 0) == 0 || a.rfind("compute_", 0) == 0) a = a.substr(a.find('_') + 1);
-    if (a.empty()) continue;
-    flags += " -gencode=arch=compute_" + a + ",code=sm_" + a;
+    std::size_t digits = 0;
+    while (digits < a.size() && a[digits] >= '0' && a[digits] <= '9') ++digits;
+    const bool suffix_ok = digits == a.size() || (digits + 1 == a.size() && a[digits] >= 'a' && a[digits] <= 'z');
+    if (digits == 0 || digits > 4 || !suffix_ok) bad();
+    flags.push_back("-gencode=arch=compute_" + a + ",code=sm_" + a);
     last = a;
   }
-  if (last.empty()) return "-arch=native";
-  flags += " -gencode=arch=compute_" + last + ",code=compute_" + last;
-  return flags.substr(1);
+  if (last.empty()) bad();
+  flags.push_back("-gencode=arch=compute_" + last + ",code=compute_" + last);
+  return flags;
 }
 
-std::string operator_compile_command(const OperatorRequest& req, const std::string& source,
-                                     const std::string& object) {
+std::string nvcc_arch_flags(const std::string& arch) { return display_command(nvcc_arch_args(arch)); }
+
+std::vector<std::string> operator_compile_args(const OperatorRequest& req, const std::string& source,
+                                               const std::string& object) {
   const GpuBackend b = parse_backend(req.backend);
-  if (!b.gpu || b.emulation) return compile_command(req.toolchain, source, object);
+  if (!b.gpu || b.emulation) return compile_args(req.toolchain, source, object);
   const Toolchain& tc = req.toolchain;
-  return shell_quote(tc.cxx) + " -O3 -std=c++17 -Xcompiler -fPIC -shared --cudart static " +
-         "--expt-relaxed-constexpr -diag-suppress 177 -x cu " + nvcc_arch_flags(b.arch) + " -I" +
-         shell_quote(tc.include_dir) + " -o " + shell_quote(object) + " " + shell_quote(source);
+  std::vector<std::string> args = find_compiler(tc.cxx);
+  if (args.empty()) throw_compiler_not_found(tc.cxx, "no such executable file, nor on the PATH");
+  for (const char* a : {"-O3", "-std=c++17", "-Xcompiler", "-fPIC", "-shared", "--cudart", "static",
+                        "--expt-relaxed-constexpr", "-diag-suppress", "177", "-x", "cu"})
+    args.push_back(a);
+  for (auto& f : nvcc_arch_args(b.arch)) args.push_back(f);
+  args.push_back("-I" + tc.include_dir);
+  args.push_back("-o");
+  args.push_back(object);
+  args.push_back(source);
+  return args;
 }
 
 }  // namespace rkeops

@@ -12,6 +12,7 @@
 //                                          "75,80,86,90"
 #pragma once
 #include <string>
+#include <vector>
 
 #include "build/operator_cache.h"
 
@@ -29,12 +30,17 @@ GpuBackend parse_backend(const std::string& backend);
 // The generated source of the request's backend.
 std::string generate_operator_source(const OperatorRequest& req, const CodegenOptions& co);
 
-// The compile command of the request's backend.
-std::string operator_compile_command(const OperatorRequest& req, const std::string& source,
-                                     const std::string& object);
+// The compile command of the request's backend, an argument vector (no
+// shell, build/process.h).
+std::vector<std::string> operator_compile_args(const OperatorRequest& req, const std::string& source,
+                                               const std::string& object);
 
 // nvcc's architecture flags for "native" or "75,80,...": one cubin per
 // architecture, plus PTX of the last one (for newer GPUs, JIT-compiled).
-std::string nvcc_arch_flags(const std::string& arch);
+// Each architecture must be digits, optionally prefixed by sm_ or compute_
+// and followed by one letter (90a); anything else throws OptionError naming
+// the option cuda_arch.
+std::vector<std::string> nvcc_arch_args(const std::string& arch);
+std::string nvcc_arch_flags(const std::string& arch);  // joined by spaces
 
 }  // namespace rkeops

@@ -4,15 +4,21 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
 #include <unistd.h>
+#include <vector>
 
+#include "build/build_errors.h"
 #include "build/files.h"
 #include "build/hash.h"
 #include "build/nvcc.h"
+#include "build/process.h"
 #include "formula/errors.h"
 
 namespace rkeops {
@@ -101,10 +107,32 @@ std::string check_object_file(const std::string& path) {
   return "";
 }
 
+// The record of a compiled object, written when it is built: a damaged
+// object (power loss, a bad disk) may keep an intact ELF header, and dlopen
+// of it crashes the process, so the bytes are checked before dlopen.
+std::string checksum_record(const std::string& bytes) {
+  return "size " + std::to_string(bytes.size()) + " fnv128 " + hash_hex(bytes) + "\n";
+}
+
+std::string sum_path(const std::string& object_path) { return object_path + ".sum"; }
+
+// "" when the object's bytes match its record, else why not.
+std::string check_checksum(const std::string& object_path) {
+  const std::string record = read_file(sum_path(object_path));
+  if (record.empty())
+    return "cannot be loaded: it has no checksum record (left by an interrupted build, or by an "
+           "older rkeops)";
+  if (record != checksum_record(read_file(object_path)))
+    return "cannot be loaded: it is damaged (its checksum differs from the one recorded when it "
+           "was built)";
+  return "";
+}
+
 // dlopen + ABI and key checks. Returns "" on success, else why it failed
 // (and leaves nothing loaded).
 std::string load_object(LoadedOperator& op) {
   std::string bad_file = check_object_file(op.object_path);
+  if (bad_file.empty()) bad_file = check_checksum(op.object_path);
   if (!bad_file.empty()) return bad_file;
   void* h = ::dlopen(op.object_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h) {
@@ -141,13 +169,100 @@ std::string operator_key(const OperatorRequest& req) {
   const SumScheme scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
   if (scheme != SumScheme::Block) text += "\nsum_scheme=" + std::string(sum_scheme_name(scheme));
   text += "\nbackend=" + req.backend;
-  text += "\ncompiler=" + tc.cxx + "|" + compiler_identity(tc.cxx);
+  text += "\ncompiler=" + tc.cxx + "|" + compiler_key_identity(tc.cxx, req.cache_dir, req.poll);
   text += "\nflags=" + tc.std_flags + "|" + tc.opt_flags + "|" + tc.pic_flags + "|" + tc.openmp_flags;
   text += "\npackage=" + req.package_version;
   text += "\nabi=" + std::to_string(RKEOPS_ABI_VERSION);
   text += "\ncpu=" + host_cpu_identity();
   return hash_hex(text);
 }
+
+namespace {
+
+// Removes the build's temporaries however the build ends (an interrupt
+// included); a renamed object is no longer there to remove.
+struct BuildTemporaries {
+  std::string object, dir;
+  ~BuildTemporaries() {
+    std::remove(object.c_str());
+    remove_tree(dir);
+  }
+};
+
+bool log_says_disk_full(const std::string& log) {
+  for (const char* s : {"No space left on device", "Disk quota exceeded", "Read-only file system"})
+    if (log.find(s) != std::string::npos) return true;
+  return false;
+}
+
+// A compiler needs room for its temporaries and output: below this, a
+// failed compile is taken for a full disk (the compiler's messages may
+// themselves have been lost: an empty log, or "ld returned 1").
+constexpr double kMinFreeBytes = 16.0 * 1024 * 1024;
+
+// Generates, compiles and loads the entry, with its lock held.
+void build_entry(const OperatorRequest& req, LoadedOperator& op) {
+  const auto t0 = std::chrono::steady_clock::now();
+  make_dirs(op.dir);
+  remove_stale_temporaries(op.dir);
+  CodegenOptions co;
+  co.dtype = req.dtype;
+  co.sum_scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
+  co.key = op.key;
+  write_file_atomic(op.source_path, generate_operator_source(req, co));  // build/nvcc.h
+  const std::string pid = std::to_string(::getpid());
+  BuildTemporaries temps{op.object_path + ".tmp" + pid, op.dir + "/build.tmp" + pid};
+  const std::vector<std::string> args = operator_compile_args(req, op.source_path, temps.object);
+  op.command = display_command(args);
+  write_file_atomic(op.dir + "/command.txt", op.command + "\n");
+  make_dirs(temps.dir);
+  ProcessOptions po;
+  po.log_path = op.log_path;
+  po.extra_env = {"TMPDIR=" + temps.dir};  // the compiler's own temporaries, removed with it
+  po.poll = req.poll;
+  const int status = run_process(args, po);
+  remove_tree(temps.dir);
+  const bool produced = file_exists(temps.object);
+  if (status != 0 || !produced) {
+    const std::string log = read_file(op.log_path);
+    const double free_bytes = free_disk_bytes(op.dir);
+    if (log_says_disk_full(log) || (free_bytes >= 0 && free_bytes < kMinFreeBytes)) {
+      char free_text[32];
+      std::snprintf(free_text, sizeof free_text, "%.0f KB", free_bytes / 1024);
+      throw CacheError("the disk holding '" + req.cache_dir + "' is full (" +
+                       (free_bytes >= 0 ? std::string(free_text) + " free" : std::string("no space")) +
+                       ", the compiler failed for want of space)");
+    }
+    if (status == 0)
+      throw CompileError("the compiler exited with status 0 but produced no object file ('" +
+                             temps.object + "'): '" + req.toolchain.cxx +
+                             "' does not behave as a C++ compiler",
+                         op.command, log, op.source_path);
+    throw CompileError("compilation of the operator failed (exit status " + std::to_string(status) + ")",
+                       op.command, log, op.source_path);
+  }
+  // Durable before it becomes visible: a power loss then leaves either no
+  // object or a whole one, and its record.
+  if (int e = fsync_file(temps.object))
+    throw CacheError(write_error(temps.object, "writing '" + temps.object + "'", e));
+  write_file_atomic(sum_path(op.object_path), checksum_record(read_file(temps.object)));
+  if (std::rename(temps.object.c_str(), op.object_path.c_str()) != 0) {
+    const int e = errno;
+    throw CacheError(write_error(op.object_path, "moving the compiled operator to '" + op.object_path + "'", e));
+  }
+  fsync_dir(op.dir);
+  std::string why = load_object(op);
+  if (!why.empty()) {
+    // The compiler said it succeeded but its output is not usable: a
+    // toolchain fault, reported with the command and the compiler's output.
+    std::remove(op.object_path.c_str());
+    throw CompileError("the compiler exited without error, but its output '" + op.object_path + "' " + why,
+                       op.command, read_file(op.log_path), op.source_path);
+  }
+  op.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
 
 std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, bool* compiled_now,
                                                    std::string* note) {
@@ -178,47 +293,23 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
     if (note)
       *note = "the cached operator '" + op->object_path + "' " + why + "; it was removed and rebuilt";
     std::remove(op->object_path.c_str());
+    std::remove(sum_path(op->object_path).c_str());
     return false;
   };
 
   if (!try_cached(false)) {
     make_dirs(req.cache_dir);
-    FileLock lock(req.cache_dir + "/" + key + ".lock");
+    LockWait wait;
+    wait.timeout_seconds = req.lock_timeout;
+    wait.poll = req.poll;
+    wait.notify = req.notify;
+    wait.what = "that is cleaning the cache";
+    FileLock cache_lock(req.cache_dir + "/.lock", false, wait);  // see clean_cache()
+    wait.what = "that is compiling this operator";
+    FileLock lock(req.cache_dir + "/" + key + ".lock", true, wait);
     if (!try_cached(true)) {  // another process may have built it while we waited
-      auto t0 = std::chrono::steady_clock::now();
-      make_dirs(op->dir);
-      CodegenOptions co;
-      co.dtype = req.dtype;
-      co.sum_scheme = is_sum_type(req.program->reduction) ? req.sum_scheme : SumScheme::Block;
-      co.key = key;
-      write_file_atomic(op->source_path, generate_operator_source(req, co));  // build/nvcc.h
-      std::string tmp = op->dir + "/operator.so.tmp" + std::to_string(::getpid());
-      op->command = operator_compile_command(req, op->source_path, tmp);
-      write_file_atomic(op->dir + "/command.txt", op->command + "\n");
-      int status = run_shell(op->command, op->log_path);
-      if (status != 0 || !file_exists(tmp)) {
-        std::remove(tmp.c_str());
-        std::string log = read_file(op->log_path);
-        throw CompileError("compilation of the operator failed (exit status " +
-                               std::to_string(status) + ")",
-                           op->command, log, op->source_path);
-      }
-      if (std::rename(tmp.c_str(), op->object_path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw CacheError("cannot move the compiled operator into '" + op->object_path + "'");
-      }
-      std::string why = load_object(*op);
-      if (!why.empty()) {
-        // The compiler said it succeeded but its output is not usable: a
-        // toolchain fault, reported with the command and the compiler's output.
-        std::remove(op->object_path.c_str());
-        throw CompileError("the compiler exited without error, but its output '" + op->object_path +
-                               "' " + why,
-                           op->command, read_file(op->log_path), op->source_path);
-      }
+      build_entry(req, *op);
       if (compiled_now) *compiled_now = true;
-      op->compile_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   std::lock_guard<std::mutex> lock(registry_mutex);
@@ -229,6 +320,44 @@ std::shared_ptr<const LoadedOperator> get_operator(const OperatorRequest& req, b
 void forget_loaded_operators() {
   std::lock_guard<std::mutex> lock(registry_mutex);
   registry().clear();
+}
+
+CleanResult clean_cache(const std::string& cache_dir, const LockWait& wait) {
+  CleanResult r;
+  struct stat st;
+  if (::stat(cache_dir.c_str(), &st) != 0) return r;
+  // Exclusive: builds hold it shared from before they take an entry's lock
+  // until they are done, so no build runs, and none waits on an entry's
+  // lock file, while the entries and their lock files are removed. A cache
+  // where the lock file cannot even be created (read-only) has no build
+  // running either.
+  std::unique_ptr<FileLock> lock;
+  try {
+    lock.reset(new FileLock(cache_dir + "/.lock", true, wait));
+  } catch (const CacheError&) {
+  }
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(cache_dir.c_str())) {
+    while (struct dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != ".." && n != ".lock") names.push_back(n);
+    }
+    ::closedir(d);
+  }
+  for (const auto& n : names) {
+    const std::string path = cache_dir + "/" + n;
+    const bool is_entry = n.size() == 32 && n.find_first_not_of("0123456789abcdef") == std::string::npos &&
+                          ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    const int err = remove_tree(path);
+    if (::lstat(path.c_str(), &st) == 0) {
+      ++r.failed;
+      if (r.problem.empty())
+        r.problem = "cannot remove '" + path + "': " + std::strerror(err != 0 ? err : EBUSY);
+    } else if (is_entry) {
+      ++r.removed;
+    }
+  }
+  return r;
 }
 
 }  // namespace rkeops
