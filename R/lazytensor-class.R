@@ -144,10 +144,12 @@ lt_label <- function(expr) if (is.symbol(expr)) as.character(expr) else ""
 # apart when expressions are combined; reductions rename the tokens
 # canonically (v0, v1, ...), so the token never reaches the operator cache.
 .lt_counter <- new.env(parent = emptyenv())
-.lt_counter$n <- 0
+.lt_counter$n <- 0L
 lt_token <- function() {
-  .lt_counter$n <- .lt_counter$n + 1
-  paste0("LT", .lt_counter$n, "_")
+  n <- .lt_counter$n + 1L
+  if (n == .Machine$integer.max) n <- 1L  # tokens only need to differ within an expression
+  .lt_counter$n <- n
+  paste0("LT", n, "_")
 }
 
 lt_leaf <- function(x, cat, label = "") {
@@ -181,7 +183,7 @@ lt_leaf <- function(x, cat, label = "") {
   names(vars) <- token
   ns <- c(i = NA_real_, j = NA_real_)
   if (cat < 2L) ns[cat + 1] <- n
-  structure(list(formula = token, dim = as.integer(dim), vars = vars, n = ns), class = "LazyTensor")
+  lt_new(token, dim, vars, ns)
 }
 
 # A number or vector next to a LazyTensor: whole numbers become integer
@@ -205,8 +207,7 @@ is_whole <- function(x) {
 lt_constant <- function(x) {
   x <- as.integer(round(x))
   f <- if (x < 0) sprintf("(%d)", x) else as.character(x)
-  structure(list(formula = f, dim = 1L, vars = list(), n = c(i = NA_real_, j = NA_real_)),
-            class = "LazyTensor")
+  lt_new(f, 1L, list(), c(i = NA_real_, j = NA_real_))
 }
 
 # Combines the variables and point counts of several LazyTensors; two
@@ -215,25 +216,47 @@ lt_combine <- function(parts, formula, dim) {
   vars <- parts[[1]]$vars
   ns <- parts[[1]]$n
   for (p in parts[-1]) {
-    new <- p$vars[!names(p$vars) %in% names(vars)]
-    if (length(new)) vars <- c(vars, new)
-    for (side in 1:2) {
-      if (is.na(p$n[side])) next
-      if (is.na(ns[side])) {
-        ns[side] <- p$n[side]
-      } else if (ns[side] != p$n[side]) {
-        lt_abort(sprintf(paste("cannot combine LazyTensors whose %s-indexed variables have different",
-                               "numbers of points (%.0f and %.0f): every %s(x) of an expression must have",
-                               "the same number of rows"),
-                         c("i", "j")[side], ns[side], p$n[side], c("Vi", "Vj")[side]))
-      }
+    pv <- p$vars
+    if (length(pv)) {
+      new <- is.na(match(names(pv), names(vars)))
+      if (any(new)) vars <- c(vars, pv[new])
+    }
+    if (!identical(p$n, ns)) ns <- lt_merge_points(ns, p$n)
+  }
+  lt_new(formula, dim, vars, ns)
+}
+
+lt_merge_points <- function(ns, pn) {
+  for (side in 1:2) {
+    if (is.na(pn[side])) next
+    if (is.na(ns[side])) {
+      ns[side] <- pn[side]
+    } else if (ns[side] != pn[side]) {
+      lt_abort(sprintf(paste("cannot combine LazyTensors whose %s-indexed variables have different",
+                             "numbers of points (%.0f and %.0f): every %s(x) of an expression must have",
+                             "the same number of rows"),
+                       c("i", "j")[side], ns[side], pn[side], c("Vi", "Vj")[side]))
     }
   }
-  structure(list(formula = formula, dim = as.integer(dim), vars = vars, n = ns), class = "LazyTensor")
+  ns
+}
+
+# class<- on a list is several times cheaper than structure(), and
+# expressions are rebuilt on every iteration of a user's loop.
+lt_new <- function(formula, dim, vars, n) {
+  x <- list(formula = formula, dim = as.integer(dim), vars = vars, n = n)
+  class(x) <- "LazyTensor"
+  x
 }
 
 # Output dimension of a vectorised operation (dims equal, or 1 broadcast).
 lt_vso_dim <- function(parts, op) {
+  if (length(parts) == 2) {  # the common case, without vapply()
+    d1 <- parts[[1]]$dim
+    d2 <- parts[[2]]$dim
+    if (d1 == d2 || d2 == 1L) return(d1)
+    if (d1 == 1L) return(d2)
+  }
   dims <- vapply(parts, function(p) p$dim, integer(1))
   big <- unique(dims[dims > 1L])
   if (length(big) > 1) {
