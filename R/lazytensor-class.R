@@ -31,9 +31,10 @@
 #'   every pair `(i, j)`.
 #'
 #' Numbers combined with a LazyTensor (`2 * x_i`, `x_i - c(1, 0, 0)`,
-#' `exp(-D / s)`) become part of the formula: whole numbers as integer
-#' constants, other numbers and vectors as parameters (so a loop over values of
-#' `s` does not compile a new operator for each value).
+#' `exp(-D / s)`) become parameters of the formula (hidden `Pm` arguments),
+#' so that a loop over values of `s` reuses one operator; R integers (`2L`)
+#' become integer constants of the formula, and so do whole-number exponents
+#' (`x^2` is `Square(x)`, see [lazytensor_ops]).
 #'
 #' The print method shows the formula as it will be given to `keops_kernel()`
 #' (variables named `v0`, `v1`, ... in order of appearance), the variables
@@ -186,8 +187,10 @@ lt_leaf <- function(x, cat, label = "") {
   lt_new(token, dim, vars, ns)
 }
 
-# A number or vector next to a LazyTensor: whole numbers become integer
-# constants of the formula, anything else a parameter.
+# A number or vector next to a LazyTensor: an R integer becomes an integer
+# constant of the formula, anything else a parameter. (Doubles are never
+# constants: a loop whose values cross a whole number would otherwise switch
+# between two operators.)
 as_lazy <- function(x, what = "operand") {
   if (is.LazyTensor(x)) return(x)
   if (!(is.numeric(x) || is.logical(x)) || is.complex(x) || is.matrix(x) || is.data.frame(x) ||
@@ -196,7 +199,7 @@ as_lazy <- function(x, what = "operand") {
                            "not %s; turn a matrix into a LazyTensor with Vi() or Vj() first"),
                      what, if (is.matrix(x)) "a matrix" else class(x)[1]))
   }
-  if (length(x) == 1 && is_whole(x)) return(lt_constant(x))
+  if (is.integer(x) && length(x) == 1 && !is.na(x)) return(lt_constant(x))
   lt_leaf(x, 2L)
 }
 

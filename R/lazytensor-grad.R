@@ -50,7 +50,7 @@
 #' @export
 grad <- function(x, var, index, gradin = NULL, opstr = "Sum") {
   if (is.character(index) && length(index) == 1 && !index %in% c("i", "j") &&
-      !is.null(reduction_table[[tolower(sub("_?Reduction$", "", index))]]) &&
+      !is.null(reduction_table[[sub("_?reduction$", "", tolower(index))]]) &&
       is.LazyTensor(gradin) && is.character(opstr) && opstr %in% c("i", "j")) {
     # RKeOps 2.x order: grad(F, gradin, opstr, var, index).
     args <- list(gradin = var, opstr = index, var = gradin, index = opstr)
@@ -65,7 +65,7 @@ grad <- function(x, var, index, gradin = NULL, opstr = "Sum") {
   }
   token <- names(var$vars)
   if (!token %in% names(x$vars)) lt_abort("grad(): 'var' does not appear in the expression 'x'")
-  entry <- reduction_table[[tolower(sub("_?Reduction$", "", opstr))]]
+  entry <- reduction_table[[sub("_?reduction$", "", tolower(opstr))]]
   if (is.null(entry) || entry[2] != "") {
     lt_abort(sprintf("grad(): 'opstr' must be a reduction without extra argument such as \"Sum\" or \"LogSumExp\", not '%s'",
                      paste(opstr, collapse = " ")))

@@ -95,7 +95,7 @@ reduction <- function(x, ...) UseMethod("reduction")
 #' @export
 reduction.LazyTensor <- function(x, op, index, K = NULL, weight = NULL, opt_arg = NULL, ...) {
   if (!is.character(op) || length(op) != 1) lt_abort("'op' must be a reduction name such as \"Sum\"")
-  key <- tolower(sub("_?Reduction$", "", op))
+  key <- sub("_?reduction$", "", tolower(op))
   entry <- reduction_table[[key]]
   if (is.null(entry)) {
     lt_abort(sprintf("unknown reduction '%s'; known reductions: %s", op,

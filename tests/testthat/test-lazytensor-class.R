@@ -43,10 +43,12 @@ test_that("operations write the formula of the formula language", {
   x <- Vi(X)
   y <- Vj(Y)
   expect_identical(format(exp(-sqnorm2(x - y))), "Exp((-SqNorm2((v0 - v1))))")
-  expect_identical(format(x * 2), "(v0 * 2)")
-  expect_identical(format(x - (-3)), "(v0 - (-3))")
+  expect_identical(format(x * 2L), "(v0 * 2)")        # an R integer: a constant
+  expect_identical(format(x - (-3L)), "(v0 - (-3))")
   expect_identical(format(2L / x), "(2 / v0)")
-  expect_identical(format(x * 0.5), "(v0 * v1)")       # a non-integer number: a parameter
+  expect_identical(format(x * 2), "(v0 * v1)")         # a double: a parameter, even when whole
+  expect_identical(x$vars[[1]]$data, X)
+  expect_identical((x * 0.5)$vars[[2]]$data, 0.5)
   expect_identical(format((x | y)), "(v0 | v1)")
   expect_identical(format(x^2), "Square(v0)")
   expect_identical(format(x^0.5), "Sqrt(v0)")
@@ -54,7 +56,7 @@ test_that("operations write the formula of the formula language", {
   expect_identical(format(x^3), "Pow(v0, 3)")
   expect_identical(format(x^-2), "Pow(v0, -2)")
   expect_identical(format(x^1.5), "Powf(v0, v1)")
-  expect_identical(format(x %% 2), "Mod(v0, 2, 0)")
+  expect_identical(format(x %% 2L), "Mod(v0, 2, 0)")
   expect_identical(format(x <= y), "(v0 <= v1)")
   expect_identical(format(round(x, 2)), "Round(v0, 2)")
   expect_identical(format(elemT(elem(x, 2), 1, 4)), "ElemT(Elem(v0, 2), 4, 1)")
@@ -161,7 +163,7 @@ test_that("reducing an expression of parameters only is an error", {
   expect_s3_class(e, "rkeops_lazytensor_error")
   expect_identical(strsplit(conditionMessage(e), "\n")[[1]],
                    c("cannot reduce over j an expression without any i- or j-indexed variable",
-                     "  the expression is made of parameters and constants only: (v0 * 3)",
+                     "  the expression is made of parameters and constants only: (v0 * v1)",
                      "  build it from Vi(x) / Vj(y) (points as rows), or compute it in plain R"))
   expect_error(Kmin(exp(Pm(2)), 2, "i"), "cannot reduce over i an expression without any i- or j-indexed variable",
                fixed = TRUE)
