@@ -224,24 +224,21 @@ lt_combine <- function(parts, formula, dim) {
       new <- is.na(match(names(pv), names(vars)))
       if (any(new)) vars <- c(vars, pv[new])
     }
-    if (!identical(p$n, ns)) ns <- lt_merge_points(ns, p$n)
+    pn <- p$n
+    both <- !is.na(ns) & !is.na(pn)
+    if (any(ns[both] != pn[both])) lt_points_error(ns, pn, both)
+    absent <- is.na(ns)
+    ns[absent] <- pn[absent]
   }
   lt_new(formula, dim, vars, ns)
 }
 
-lt_merge_points <- function(ns, pn) {
-  for (side in 1:2) {
-    if (is.na(pn[side])) next
-    if (is.na(ns[side])) {
-      ns[side] <- pn[side]
-    } else if (ns[side] != pn[side]) {
-      lt_abort(sprintf(paste("cannot combine LazyTensors whose %s-indexed variables have different",
-                             "numbers of points (%.0f and %.0f): every %s(x) of an expression must have",
-                             "the same number of rows"),
-                       c("i", "j")[side], ns[side], pn[side], c("Vi", "Vj")[side]))
-    }
-  }
-  ns
+lt_points_error <- function(ns, pn, both) {
+  side <- which(both & ns != pn)[1]
+  lt_abort(sprintf(paste("cannot combine LazyTensors whose %s-indexed variables have different",
+                         "numbers of points (%.0f and %.0f): every %s(x) of an expression must have",
+                         "the same number of rows"),
+                   c("i", "j")[side], ns[side], pn[side], c("Vi", "Vj")[side]))
 }
 
 # class<- on a list is several times cheaper than structure(), and
@@ -272,6 +269,11 @@ lt_vso_dim <- function(parts, op) {
 # f(parts): the formula "Name(a, b, ..., extra)" with dimension `dim`
 # (default: the vectorised rule).
 lt_call <- function(name, parts, extra = character(), dim = NULL, label = name) {
+  if (length(parts) == 1) {  # the common case, without lapply()/vapply()
+    x <- as_lazy(parts[[1]])
+    f <- paste0(name, "(", paste(c(x$formula, extra), collapse = ", "), ")")
+    return(lt_new(f, if (is.null(dim)) x$dim else dim, x$vars, x$n))
+  }
   parts <- lapply(parts, as_lazy)
   if (is.null(dim)) dim <- lt_vso_dim(parts, label)
   f <- paste0(name, "(", paste(c(vapply(parts, `[[`, "", "formula"), extra), collapse = ", "), ")")
