@@ -244,7 +244,8 @@ lt_points_error <- function(ns, pn, both) {
 # class<- on a list is several times cheaper than structure(), and
 # expressions are rebuilt on every iteration of a user's loop.
 lt_new <- function(formula, dim, vars, n) {
-  x <- list(formula = formula, dim = as.integer(dim), vars = vars, n = n)
+  if (!is.integer(dim)) dim <- as.integer(dim)
+  x <- list(formula = formula, dim = dim, vars = vars, n = n)
   class(x) <- "LazyTensor"
   x
 }
@@ -282,9 +283,30 @@ lt_call <- function(name, parts, extra = character(), dim = NULL, label = name) 
 
 # Infix "a op b", parenthesised.
 lt_infix <- function(op, a, b, dim = NULL, label = sprintf("'%s'", op)) {
-  parts <- list(as_lazy(a), as_lazy(b))
-  if (is.null(dim)) dim <- lt_vso_dim(parts, label)
-  lt_combine(parts, paste0("(", parts[[1]]$formula, " ", op, " ", parts[[2]]$formula, ")"), dim)
+  # The most frequent node of all: written without helper calls where it can.
+  if (!inherits(a, "LazyTensor")) a <- as_lazy(a)
+  if (!inherits(b, "LazyTensor")) b <- as_lazy(b)
+  if (is.null(dim)) {
+    da <- a$dim
+    db <- b$dim
+    dim <- if (da == db || db == 1L) da else if (da == 1L) db else lt_vso_dim(list(a, b), label)
+  }
+  f <- paste0("(", a$formula, " ", op, " ", b$formula, ")")
+  vars <- a$vars
+  bv <- b$vars
+  if (length(bv)) {
+    new <- is.na(match(names(bv), names(vars)))
+    if (any(new)) vars <- c(vars, bv[new])
+  }
+  ns <- a$n
+  pn <- b$n
+  both <- !is.na(ns) & !is.na(pn)
+  if (any(ns[both] != pn[both])) lt_points_error(ns, pn, both)
+  absent <- is.na(ns)
+  ns[absent] <- pn[absent]
+  x <- list(formula = f, dim = dim, vars = vars, n = ns)
+  class(x) <- "LazyTensor"
+  x
 }
 
 # An integer argument of an operation (Elem's index, K, ...).

@@ -6,9 +6,10 @@
 #   R_LIBS=.rlib Rscript bench/lazytensor_overhead.R
 #
 # Environment: LT_BENCH_REPS (default 300 calls per variant), LT_BENCH_M
-# (default 100 = M = N). Prints a table of medians (microseconds); the
+# (default 100 = M = N), LT_BENCH_BATCH (calls per timing, default 50).
+# Prints a table of times per call (microseconds); the
 # variants are interleaved call by call so that the machine's load affects
-# them alike (median and minimum over batches). One thread: the overhead does not depend on it, and on a loaded
+# them alike. One thread: the overhead does not depend on it, and on a loaded
 # machine waiting for a second thread adds noise of milliseconds.
 
 library(rkeops)
@@ -33,25 +34,32 @@ stopifnot(max(abs(lazy() - direct())) < 1e-4 * max(abs(direct())))  # same resul
 
 variants <- list(`keops_kernel() operator` = direct, `LazyTensor: build only` = build,
                  `LazyTensor: build + sum(index = "j")` = lazy)
-batch <- 10L  # calls per timing: the clock's own cost stays negligible
-times <- matrix(NA_real_, ceiling(reps / batch), length(variants))
-for (r in seq_len(nrow(times))) {
+batch <- as.integer(Sys.getenv("LT_BENCH_BATCH", "50"))  # calls per timing
+n_batches <- ceiling(reps / batch)
+wall <- cpu <- matrix(NA_real_, n_batches, length(variants))
+cpu_now <- function() sum(proc.time()[c("user.self", "sys.self")])
+for (r in seq_len(n_batches)) {
   for (k in seq_along(variants)) {
     f <- variants[[k]]
+    c0 <- cpu_now()
     t0 <- Sys.time()
     for (b in seq_len(batch)) f()
-    times[r, k] <- as.numeric(Sys.time() - t0, units = "secs") / batch
+    wall[r, k] <- as.numeric(Sys.time() - t0, units = "secs") / batch
+    cpu[r, k] <- (cpu_now() - c0) / batch
   }
 }
-# Medians, and minima (the best batch: on a machine shared with other work,
-# the least disturbed by it).
-med <- apply(times, 2, stats::median) * 1e6
-low <- apply(times, 2, min) * 1e6
-tab <- data.frame(variant = names(variants), median_us = round(med, 1),
-                  median_over_direct_us = round(med - med[1], 1),
-                  min_us = round(low, 1), min_over_direct_us = round(low - low[1], 1))
+# Wall time and the process's CPU time
+# (median): on a machine shared with other work, CPU time is the least
+# affected by it, since time given to other processes is not counted.
+us <- function(m, f) apply(m, 2, f) * 1e6
+tab <- data.frame(variant = names(variants),
+                  wall_median_us = round(us(wall, stats::median), 1),
+                  wall_min_us = round(us(wall, min), 1),
+                  cpu_median_us = round(us(cpu, stats::median), 1))
+tab$cpu_over_direct_us <- round(tab$cpu_median_us - tab$cpu_median_us[1], 1)
+tab$wall_min_over_direct_us <- round(tab$wall_min_us - tab$wall_min_us[1], 1)
 cat(sprintf("M = N = %d, D = 3, float32, %d calls per variant in interleaved batches of %d, %d thread\n",
-            M, nrow(times) * batch, batch, rkeops:::default_threads()))
+            M, n_batches * batch, batch, rkeops:::default_threads()))
 print(tab, row.names = FALSE)
 
 unlink(cache, recursive = TRUE)
