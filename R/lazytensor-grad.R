@@ -84,10 +84,11 @@ grad <- function(x, var, index, gradin = NULL, opstr = "Sum") {
 .lt_grads <- new.env(parent = emptyenv())
 
 lt_grad_operator <- function(formula, args, var) {
-  key <- paste0(formula, "|", paste(args, collapse = ";"), "|", var)
+  settings <- lt_settings_key()  # as for the forward operators
+  key <- paste0(formula, "|", paste(args, collapse = ";"), "|", var, "|", settings)
   g <- .lt_grads[[key]]
   if (is.null(g)) {
-    fwd <- lt_operator(formula, args)
+    fwd <- lt_operator(formula, args, settings)
     g <- list(op = keops_grad(fwd, var), out_dim = fwd()$output_dim)
     assign(key, g, envir = .lt_grads)
   }

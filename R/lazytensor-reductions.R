@@ -113,11 +113,18 @@ reduction.default <- function(x, ...) {
   lt_abort(sprintf("reduction() needs a LazyTensor, not %s (see ?LazyTensor)", class(x)[1]))
 }
 
-# The session's operators, per formula and declarations.
+# The session's operators, per formula, declarations and the settings an
+# operator may keep from its creation (precision and compile settings): a
+# reduction after rkeops_use_float64() must not reuse a float32 operator.
 .lt_ops <- new.env(parent = emptyenv())
 
-lt_operator <- function(formula, args) {
-  key <- paste0(formula, "|", paste(args, collapse = ";"))
+lt_settings_key <- function() {
+  paste(get_option("precision"), get_option("compiler") %||% "", get_option("compile_flags") %||% "",
+        get_option("simd"), sep = "|")
+}
+
+lt_operator <- function(formula, args, settings = lt_settings_key()) {
+  key <- paste0(formula, "|", paste(args, collapse = ";"), "|", settings)
   op <- .lt_ops[[key]]
   if (is.null(op)) {
     op <- keops_kernel(formula, args)

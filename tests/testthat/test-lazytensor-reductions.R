@@ -115,3 +115,13 @@ test_that("a rebuilt expression reuses its operator; new data of the same shapes
     expect_identical(length(ls(ops)), before + 1L)
   })
 })
+
+test_that("the same expression after a change of precision computes in the new precision", {
+  F <- function() exp(-sqdist(Vi(X), Vj(Y)) / 0.3) * Vj(BJ)
+  ref <- exp(-ref_sqdist(X, Y) / 0.3) %*% BJ
+  r32 <- with_precision("float32", sum(F(), index = "j"))
+  r64 <- with_precision("float64", sum(F(), index = "j"))
+  expect_lte(rel_err(r64, ref), 1e-12)
+  expect_gt(rel_err(r32, ref), 1e-12)   # float32 rounding: not the float64 operator
+  expect_lte(rel_err(r32, ref), 1e-5)
+})
