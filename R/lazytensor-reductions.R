@@ -93,6 +93,7 @@ reduction <- function(x, ...) UseMethod("reduction")
 
 #' @rdname lazytensor_reductions
 #' @export
+#' @rawNamespace export(reduction.LazyTensor)
 reduction.LazyTensor <- function(x, op, index, K = NULL, weight = NULL, opt_arg = NULL, ...) {
   if (!is.character(op) || length(op) != 1) lt_abort("'op' must be a reduction name such as \"Sum\"")
   key <- sub("_?reduction$", "", tolower(op))
