@@ -41,12 +41,19 @@ refs <- list(
   matmul = list(run = function(ix) exp(lazy_G()) %*% BJ, only = "j", ref = function(ix) exp(G) %*% BJ)
 )
 
+# Each case is a compiled operator per precision and index (about 0.25 s
+# each): float64 runs every case over both indices, float32 every case over
+# j and these over i (the float32 code paths differ from float64 only in
+# the type, except the sums' accumulation and the index tracking).
+float32_over_i <- c("sum", "argmin", "Kmin", "argKmin", "logsumexp_weight", "sumsoftmaxweight")
+
 test_that("each reduction gives brute force's values and 0-based indices (both indices, both precisions)", {
   for_precisions(function(precision) {
     for (index in c("j", "i")) {
       for (name in names(refs)) {
         r <- refs[[name]]
         if (!is.null(r$only) && r$only != index) next
+        if (precision == "float32" && index == "i" && !name %in% float32_over_i) next
         info <- sprintf("%s, index %s, %s", name, index, precision)
         got <- r$run(index)
         ref <- r$ref(index)
