@@ -219,8 +219,12 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
             int tag, int out_cols, bool points_as_columns, int nthreads, int device = -1,
             double progress_after = -1) {
   return guarded("", [&]() -> SEXP {
+    if (TYPEOF(ptr) != EXTPTRSXP) throw rkeops::CallError("rk_run() needs an operator handle");
+    // R/operator.R reloads operators restored from saveRDS() or sent to a
+    // worker before they get here; an empty pointer is a handle used
+    // outside that path.
     auto* h = static_cast<OperatorHandle*>(R_ExternalPtrAddr(ptr));
-    if (!h || !*h) throw rkeops::CallError("this operator is no longer loaded; create it again");
+    if (!h || !*h) throw rkeops::CallError("this operator handle is empty (not loaded in this session)");
     const rkeops::LoadedOperator& op = **h;
     // The result first, before any buffer: R matrices have at most 2^31 - 1
     // rows, and a failed allocation must become an R error, not a crash.
@@ -289,6 +293,13 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
     return out;
   });
 }
+
+// The thread count a call asking for `n` runs with (runtime/run_operator.h).
+// [[Rcpp::export(rng = false)]]
+int rk_usable_threads(int n) { return rkeops::usable_threads(n); }
+
+// [[Rcpp::export(rng = false)]]
+bool rk_in_forked_child() { return rkeops::in_forked_child(); }
 
 // [[Rcpp::export(rng = false)]]
 SEXP rk_compiler_identity(std::string cxx) {
