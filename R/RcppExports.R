@@ -17,6 +17,14 @@ rk_run <- function(ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_colum
     .Call(`_rkeops_rk_run`, ptr, inputs, cats, dims, M, N, tag, out_cols, points_as_columns, nthreads, device, progress_after)
 }
 
+rk_usable_threads <- function(n) {
+    .Call(`_rkeops_rk_usable_threads`, n)
+}
+
+rk_in_forked_child <- function() {
+    .Call(`_rkeops_rk_in_forked_child`)
+}
+
 rk_compiler_identity <- function(cxx) {
     .Call(`_rkeops_rk_compiler_identity`, cxx)
 }

@@ -22,7 +22,9 @@
 #' visible ones: the environment variable `CUDA_VISIBLE_DEVICES` (set before
 #' R starts) restricts and renumbers them, e.g. with
 #' `CUDA_VISIBLE_DEVICES=2,3`, `use_gpu(0)` is physical GPU 2. `use_cpu()`
-#' switches back to the CPU. The `precision` option applies as on the CPU.
+#' switches back to the CPU. The backend is read at each call: an operator
+#' made on the CPU runs on the GPU after `use_gpu()`, with the precision it
+#' was made with, as on the CPU.
 #'
 #' Operators are compiled for the architectures given by the option
 #' `cuda_arch` (see [rkeops_options]): `"native"` when a GPU is present,
@@ -165,8 +167,9 @@ gpu_check_runnable <- function(backend) {
 # Compiles (without running) the GPU operator of `op` for real CUDA with
 # nvcc: the cache entry (paths, command, compile time). For tests and for
 # preparing a cache on a machine without a GPU.
-gpu_compile_operator <- function(op, precision = get_option("precision"), backend = "GPU") {
+gpu_compile_operator <- function(op, precision = NULL, backend = "GPU") {
   state <- environment(op)$state
+  precision <- call_precision(state, precision)
   if (backend == "GPU" && !nzchar(find_nvcc())) {
     rkeops_abort("nvcc was not found", class = "rkeops_gpu_error")
   }

@@ -20,7 +20,8 @@
 #' The extra input is declared as `eta` (or `eta1`, `eta2`, ... if the name
 #' is taken), so a named input list can name it:
 #' `g(list(x = x, y = y, eta = eta))`. The new operator keeps `op`'s
-#' `sum_scheme`.
+#' `sum_scheme`, precision and compile settings (those `op` was made with,
+#' not the options in effect when `keops_grad()` is called).
 #'
 #' @section Which reductions can be differentiated:
 #' * `Sum_Reduction`, `LogSumExp_Reduction`, `LogSumExpWeight_Reduction` and
@@ -71,6 +72,8 @@
 #'   `Laplacian(F, x)`.
 #'
 #' @param op an operator from [keops_kernel()] (or [keops_grad()]).
+#' @param operator the same as `op`, under its RKeOps 1.x / 2.x name:
+#'   `keops_grad(operator = op, var = "x")` works too.
 #' @param var the variable to differentiate with respect to: its name, or its
 #'   0-based position in the argument list (also works for a variable written
 #'   inline in the formula, such as `Var(2, 1, 2)`).
@@ -89,9 +92,20 @@
 #' set_rkeops_options(cache_dir = old$cache_dir)
 #' }
 #' @export
-keops_grad <- function(op, var) {
-  if (!inherits(op, "rkeops_operator")) {
+keops_grad <- function(op, var, operator) {
+  if (!missing(operator)) {
+    if (!missing(op)) {
+      rkeops_abort("give the operator as 'op' or as 'operator' (the RKeOps 2.x name), not both",
+                   class = "rkeops_argument_error")
+    }
+    op <- operator
+  }
+  if (missing(op) || !inherits(op, "rkeops_operator")) {
     rkeops_abort("'op' must be an operator created by keops_kernel() or keops_grad()",
+                 class = "rkeops_argument_error")
+  }
+  if (missing(var)) {
+    rkeops_abort("'var' is missing: give the name or 0-based position of the variable to differentiate",
                  class = "rkeops_argument_error")
   }
   d <- op()
@@ -112,7 +126,10 @@ keops_grad <- function(op, var) {
   decls <- sprintf("%s = %s(%d, %d)", name[named], cats[named], table$pos[named], table$dim[named])
   decls <- c(decls, sprintf("%s = %s(%d, %d)", eta, category_names[d$axis + 1], p, d$output_dim))
   v <- sprintf("Var(%d, %d, %d)", table$pos[k], table$dim[k], table$cat[k])
-  keops_kernel(sprintf("Grad(%s, %s, %s)", d$formula, v, eta), decls, sum_scheme = d$sum_scheme %||% "block_sum")
+  # The gradient keeps op's precision and compile settings, whatever the
+  # options are now.
+  new_operator(sprintf("Grad(%s, %s, %s)", d$formula, v, eta), decls, d$sum_scheme %||% "block_sum",
+               environment(op)$state$settings)
 }
 
 grad_variable_row <- function(table, var) {

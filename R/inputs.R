@@ -160,9 +160,11 @@ points_are_columns <- function(inner_dim) {
 # The memory a call needs besides its inputs: the result (twice with
 # inner_dim = "row": it is transposed), and the float32 copies or the
 # transposes of the Vi/Vj inputs. Checked before anything is allocated, so
-# that a result too large for this machine is a clear error naming its size
-# (rkeops_memory_error), not an allocation failure halfway.
-check_call_memory <- function(rows, cols, values, cats, dims, points_as_columns, precision) {
+# that a call too large for this machine is a clear error naming what does
+# not fit and its size (rkeops_memory_error), not an allocation failure
+# halfway.
+check_call_memory <- function(rows, cols, values, cats, dims, points_as_columns, precision,
+                              available = available_memory) {
   if (rows > .Machine$integer.max) {
     rkeops_abort(sprintf("the result would have %.0f rows, more than an R matrix can hold (2^31 - 1)", rows),
                  class = "rkeops_input_error")
@@ -177,20 +179,41 @@ check_call_memory <- function(rows, cols, values, cats, dims, points_as_columns,
   }
   need <- result * (1 + points_as_columns) + copies
   if (need < 2^28) return(invisible(need))  # 256 MB: not worth reading /proc/meminfo
-  avail <- available_memory()
+  avail <- available()
   if (!is.na(avail) && need > avail) {
-    rkeops_abort(c(sprintf(paste("not enough memory: the result is a %.0f x %d matrix of %s%s,",
-                                 "more than the %s of memory available"),
-                           rows, as.integer(cols), format_gb(result),
-                           if (need > result) sprintf(" (%s in all with %s)", format_gb(need),
-                                                      if (copies > 0) "copies of the inputs"
-                                                      else "its transpose")
-                           else "",
-                           format_gb(avail)),
-                   "  compute it in blocks of rows, or reduce the output dimension"),
+    rkeops_abort(memory_refusal_message(rows, cols, result, copies, points_as_columns, precision, need, avail),
                  class = "rkeops_memory_error", bytes = need, available = avail)
   }
   invisible(need)
+}
+
+# Says what does not fit: the result (and its transpose), or the copies of
+# the inputs, whichever is larger, with every part's size.
+memory_refusal_message <- function(rows, cols, result, copies, points_as_columns, precision, need, avail) {
+  what_copies <- if (precision == "float32") "the float32 copies of the Vi/Vj inputs"
+                 else "the transposed copies of the Vi/Vj inputs"
+  the_result <- sprintf("the result is a %.0f x %d matrix of %s", rows, as.integer(cols), format_gb(result))
+  outputs <- result * (1 + points_as_columns)
+  if (outputs >= copies) {
+    others <- c(if (points_as_columns) "its transpose", if (copies > 0) paste(what_copies, format_gb(copies)))
+    head <- sprintf("not enough memory: %s%s, more than the %s of memory available", the_result,
+                    if (length(others)) sprintf(" (%s in all with %s)", format_gb(need),
+                                                paste(others, collapse = " and ")) else "",
+                    format_gb(avail))
+    hint <- "  compute it in blocks of rows, or reduce the output dimension"
+  } else {
+    head <- sprintf(paste("not enough memory: %s need %s (%s in all with the result, a %.0f x %d matrix",
+                          "of %s%s), more than the %s of memory available"),
+                    what_copies, format_gb(copies), format_gb(need), rows, as.integer(cols),
+                    format_gb(result), if (points_as_columns) ", and its transpose" else "", format_gb(avail))
+    hint <- if (precision == "float32") {
+      paste("  compute in float64 (op(input, precision = \"float64\")): with points as rows the inputs",
+            "are then read in place, without a copy; or split the inputs into blocks")
+    } else {
+      "  give points as rows (inner_dim = \"col\"): the inputs are then read in place, without a copy"
+    }
+  }
+  c(head, hint)
 }
 
 format_gb <- function(bytes) sprintf("%.3g GB", bytes / 1e9)

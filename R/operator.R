@@ -65,6 +65,31 @@
 #' (see [keops_grad()]).
 #'
 #'
+#' @section What an operator keeps, what it reads at each call:
+#' An operator keeps the settings it was made with: its **precision**
+#' (`float32` or `float64`), its **compiler**, **compile flags** and **SIMD**
+#' path. Changing these options afterwards (e.g. [rkeops_use_float32()])
+#' affects operators made afterwards, not this one: `op64 <-
+#' keops_kernel(...)` made after [rkeops_use_float64()] computes in float64
+#' until it is discarded. One call may ask for the other precision with
+#' `op(input, precision = "float32")` (compiled once for it, then kept); no
+#' call-level override is offered for the compile settings (make another
+#' operator). Gradients ([keops_grad()]) keep the settings of the operator
+#' they differentiate.
+#'
+#' The **backend** (`use_cpu()` / `use_gpu()`, the device, the thread count,
+#' the GPU options, the cache directory) is read at each call instead:
+#' RKeOps users switch the device globally, so an operator made on the CPU
+#' runs on the GPU after `use_gpu()`, compiled for it at its first call
+#' there. The print method shows both: the kept precision and compile
+#' settings, and the backend now in effect.
+#'
+#' An operator saved with [saveRDS()], or sent to a PSOCK, callr or future
+#' worker, knows its formula, arguments and settings: in the new process its
+#' first call finds its object in that process's cache (or compiles it) and
+#' runs. The worker must have rkeops installed (the cache is per user and
+#' per machine; see [get_rkeops_cache_dir()]).
+#'
 #' @section Missing and special values:
 #' Inputs may hold `NA`, `NaN`, `Inf` and `-Inf`: they go through IEEE
 #' arithmetic like any other value (nothing is removed or checked):
@@ -111,17 +136,24 @@
 #'     compensation (for the log-sum-exp family, the compensation is rescaled
 #'     with the sums): the most accurate, somewhat slower.
 #'
+#'   * `"auto"` (RKeOps 2.x's default): `"block_sum"`, which is what 2.x
+#'     chose for sum-type reductions; accepted for every reduction.
+#'
 #'   Any other reduction is a direct scan in which the scheme plays no role:
-#'   for those only the default is accepted.
-#' @return An operator: a function `op(input, inner_dim = "col")`.
+#'   for those only the default (or `"auto"`) is accepted.
+#' @return An operator: a function `op(input, inner_dim = "col", precision = NULL)`.
 #'   `input` is a list of matrices (Vi, Vj) and vectors (Pm) in the order of
 #'   `args`, or named by the declared names (then it is reordered by name).
 #'   With `inner_dim = "col"` (default; `1` is accepted too) points are rows:
 #'   a `Vi(3)` argument is an M x 3 matrix. With `inner_dim = "row"` (or `0`)
 #'   points are columns (a 3 x M matrix), and the result is transposed the
 #'   same way. The result has one row per output point and as many columns as
-#'   the reduction gives (see Reductions). `op()` with no input returns a description of
-#'   the operator (formula, args, reduction, and the generated source).
+#'   the reduction gives (see Reductions). `precision` (`NULL`: the
+#'   operator's own) computes this call in `"float32"` or `"float64"`.
+#'   `op()` or `op(NULL)` (as in RKeOps 2.x) returns a description of the
+#'   operator (formula, args, reduction, precision, compile settings, current
+#'   backend, and the generated source); `op(precision = "float64")`
+#'   describes its float64 variant.
 #' @examples
 #' \donttest{
 #' old <- set_rkeops_options(cache_dir = tempfile("rkeops-example-"))
@@ -137,7 +169,7 @@
 #' }
 #' @export
 keops_kernel <- function(formula, args,
-                         sum_scheme = c("block_sum", "direct_sum", "kahan_scheme")) {
+                         sum_scheme = c("block_sum", "direct_sum", "kahan_scheme", "auto")) {
   if (!is.character(formula) || length(formula) != 1 || is.na(formula)) {
     rkeops_abort("'formula' must be a single string", class = "rkeops_formula_error")
   }
@@ -146,14 +178,44 @@ keops_kernel <- function(formula, args,
     rkeops_abort("'args' must be a character vector such as c(\"x = Vi(3)\", \"y = Vj(3)\")",
                  class = "rkeops_argument_error")
   }
-  schemes <- c("block_sum", "direct_sum", "kahan_scheme")
+  schemes <- c("block_sum", "direct_sum", "kahan_scheme", "auto")
   if (missing(sum_scheme)) sum_scheme <- schemes[1]
   if (!is.character(sum_scheme) || length(sum_scheme) != 1 || !sum_scheme %in% schemes) {
     rkeops_abort(sprintf("'sum_scheme' must be one of %s", paste0("\"", schemes, "\"", collapse = ", ")),
                  class = "rkeops_argument_error")
   }
+  # RKeOps 2.x's "auto" is block_sum for sum-type reductions; for the others
+  # the scheme plays no role.
+  if (sum_scheme == "auto") sum_scheme <- "block_sum"
+  new_operator(formula, args, sum_scheme, operator_settings())
+}
+
+# What an operator fixes when it is made: its precision and how it is
+# compiled. The backend and the rest are read at each call.
+operator_settings <- function() {
+  list(precision = get_option("precision"), compiler = get_option("compiler"),
+       compile_flags = get_option("compile_flags"), simd = get_option("simd"))
+}
+
+# The toolchain (R/toolchain.R) for an operator's settings, whatever the
+# options are now.
+toolchain_for <- function(settings) {
+  keys <- paste0("rkeops.", c("compiler", "compile_flags", "simd"))
+  old <- options(stats::setNames(settings[c("compiler", "compile_flags", "simd")], keys))
+  on.exit(options(old), add = TRUE)
+  current_toolchain()
+}
+
+# Identifies this R session: operators keep a reference to it, and one
+# that does not hold this very environment comes from saveRDS(), a PSOCK
+# or callr worker, or a future: its handles are empty pointers, and it finds
+# (or compiles) its objects again. A forked child (mclapply) shares the
+# parent's memory and loaded objects, and keeps them.
+.session <- new.env(parent = emptyenv())
+
+new_operator <- function(formula, args, sum_scheme, settings) {
   info <- core_call(rk_parse, formula, args)
-  if (sum_scheme != schemes[1] && !isTRUE(info$sum_type)) {
+  if (sum_scheme != "block_sum" && !isTRUE(info$sum_type)) {
     rkeops_abort(c(sprintf(paste("sum_scheme = \"%s\" is only for sum-type reductions (Sum, LogSumExp,",
                                  "LogSumExpWeight, SumSoftMaxWeight, Max_SumShiftExp(Weight)),",
                                  "not %s"), sum_scheme, info$reduction),
@@ -166,29 +228,42 @@ keops_kernel <- function(formula, args,
   state$user_args <- user_args(info)  # once: data.frame subsetting is slow per call
   state$formula <- formula
   state$args <- args
-  state$loaded <- list()  # precision -> operator handle (from rk_get_operator)
+  state$settings <- settings
+  attach_session(state)
+  rm(info, settings)  # the closure keeps only `state`
 
-  op <- function(input, inner_dim = "col") {
-    if (missing(input)) return(describe_operator(state))
-    run_kernel(state, input, inner_dim)
+  op <- function(input, inner_dim = "col", precision = NULL) {
+    if (missing(input) || is.null(input)) return(describe_operator(state, precision))
+    run_kernel(state, input, inner_dim, precision)
   }
   class(op) <- c("rkeops_operator", "function")
   # Compile now for the current settings, so that errors and compile time
   # come at definition, not at the first call.
-  if (get_option("backend") == "CPU") load_variant(state, get_option("precision"))
+  if (get_option("backend") == "CPU") load_variant(state, state$settings$precision)
   op
+}
+
+# Binds an operator's state to this session: no loaded object yet, and
+# the toolchain of its settings as found on this machine.
+attach_session <- function(state, toolchain = toolchain_for(state$settings)) {
+  state$toolchain <- toolchain
+  state$loaded <- list()  # backend|precision -> operator handle (from rk_get_operator)
+  state$saved_ops <- NULL
+  state$session <- .session
+  invisible(state)
 }
 
 # The compiled operator for one precision and backend ("CPU", or the GPU
 # backends of R/gpu.R), compiling it if needed.
 load_variant <- function(state, precision, backend = "CPU") {
-  toolchain <- current_toolchain()
+  if (!identical(state$session, .session)) attach_session(state)
+  toolchain <- state$toolchain
   engine_backend <- "cpu"
   if (backend != "CPU") {
     if (backend == "GPU") toolchain$cxx <- find_nvcc()
     engine_backend <- gpu_backend_string(backend, toolchain$cxx)
   }
-  variant <- variant_key(precision, toolchain, engine_backend)
+  variant <- variant_key(precision, engine_backend)
   handle <- state$loaded[[variant]]
   if (!is.null(handle)) return(handle)
   build <- function(cache_dir) {
@@ -214,13 +289,19 @@ load_variant <- function(state, precision, backend = "CPU") {
   handle
 }
 
-# Operators are kept per precision, toolchain (compiler, flags, SIMD path)
-# and backend.
-variant_key <- function(precision, toolchain = current_toolchain(), backend = "cpu") {
-  paste(c(backend, precision, unlist(toolchain)), collapse = "|")
+# Loaded objects are kept per backend and precision (the toolchain is the
+# operator's own, fixed when it was made).
+variant_key <- function(precision, backend = "cpu") paste(backend, precision, sep = "|")
+
+# The precision of one call: the operator's own, or the one the call asks.
+call_precision <- function(state, precision) {
+  if (is.null(precision)) return(state$settings$precision)
+  validate_option("precision", precision, from = sprintf("the call's argument precision = %s",
+                                                         short_deparse(precision)))
 }
 
-run_kernel <- function(state, input, inner_dim) {
+run_kernel <- function(state, input, inner_dim, precision = NULL) {
+  precision <- call_precision(state, precision)
   backend <- get_option("backend")
   if (backend != "CPU") gpu_check_runnable(backend)  # R/gpu.R
   info <- state$info
@@ -228,9 +309,9 @@ run_kernel <- function(state, input, inner_dim) {
   ua <- state$user_args
   checked <- check_inputs(input, ua, by_column, info$tag)
   check_call_memory(if (info$tag == 0) checked$M else checked$N, info$out_cols, checked$values,
-                    ua$cat, ua$dim, by_column, get_option("precision"))  # R/inputs.R
-  values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim))
-  handle <- load_variant(state, get_option("precision"), backend)
+                    ua$cat, ua$dim, by_column, precision)  # R/inputs.R
+  values <- c(checked$values, compute_saved_inputs(state, checked$values, inner_dim, precision))
+  handle <- load_variant(state, precision, backend)
   res <- core_call(rk_run, handle$ptr, values, info$args$cat, info$args$dim,
                    checked$M, checked$N, info$tag, info$out_cols, by_column,
                    default_threads(), gpu_device_arg(backend), progress_after())
@@ -254,25 +335,28 @@ user_args <- function(info) {
 }
 
 # Hidden inputs of gradients of the log-sum-exp family: the forward
-# reductions' results, computed by their own operators on the same inputs.
-compute_saved_inputs <- function(state, values, inner_dim) {
+# reductions' results, computed by their own operators (with the settings
+# of this one) on the same inputs, in the precision of the call.
+compute_saved_inputs <- function(state, values, inner_dim, precision) {
   saved <- state$info$saved
   if (is.null(saved) || nrow(saved) == 0) return(list())
+  if (!identical(state$session, .session)) attach_session(state)
   if (is.null(state$saved_ops)) {
-    state$saved_ops <- lapply(saved$formula, keops_kernel, args = state$args,
-                              sum_scheme = state$sum_scheme)
+    state$saved_ops <- lapply(saved$formula, new_operator, args = state$args,
+                              sum_scheme = state$sum_scheme, settings = state$settings)
   }
   lapply(seq_len(nrow(saved)), function(k) {
     op <- state$saved_ops[[k]]
     positions <- op()$args_info$pos
-    op(values[positions + 1], inner_dim = inner_dim)
+    op(values[positions + 1], inner_dim = inner_dim, precision = precision)
   })
 }
 
-describe_operator <- function(state) {
+describe_operator <- function(state, precision = NULL) {
   info <- state$info
-  precision <- get_option("precision")
-  handle <- state$loaded[[variant_key(precision)]]
+  precision <- call_precision(state, precision)
+  handle <- if (identical(state$session, .session)) state$loaded[[variant_key(precision)]]
+  settings <- state$settings
   list(
     formula = state$formula,
     args = state$args,
@@ -282,9 +366,13 @@ describe_operator <- function(state) {
     output_dim = info$out_cols,
     sum_scheme = state$sum_scheme,
     precision = precision,
+    compiler = settings$compiler,
+    compile_flags = settings$compile_flags,
+    simd = settings$simd,
+    backend = get_option("backend"),
     compiled = !is.null(handle),
     source_file = if (!is.null(handle)) handle$source_path,
-    source = function(precision = get_option("precision")) {
+    source = function(precision = settings$precision) {
       core_call(rk_generate_source, state$formula, state$args, precision, state$sum_scheme)
     }
   )
@@ -304,7 +392,12 @@ print.rkeops_operator <- function(x, ...) {
     cat(sprintf("    %d  %-10s %s(%d)\n", a$pos[k], if (nzchar(a$name[k])) a$name[k] else "(inline)",
                 category_names[a$cat[k] + 1], a$dim[k]))
   }
-  cat(sprintf("  precision: %s   backend: %s   compiled: %s\n", d$precision, get_option("backend"),
+  cat(sprintf("  precision: %s (kept from its creation; a call may ask precision = \"%s\")\n",
+              d$precision, if (d$precision == "float32") "float64" else "float32"))
+  cat(sprintf("  compiled with: %s%s, SIMD %s (kept from its creation)\n",
+              if (is.null(d$compiler)) "the default compiler" else d$compiler,
+              if (nzchar(d$compile_flags %||% "")) paste0(" ", d$compile_flags) else "", d$simd))
+  cat(sprintf("  backend:   %s (now; follows use_cpu() / use_gpu())   compiled: %s\n", d$backend,
               if (d$compiled) "yes" else "not yet"))
   invisible(x)
 }

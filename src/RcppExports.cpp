@@ -73,6 +73,25 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// rk_usable_threads
+int rk_usable_threads(int n);
+RcppExport SEXP _rkeops_rk_usable_threads(SEXP nSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    rcpp_result_gen = Rcpp::wrap(rk_usable_threads(n));
+    return rcpp_result_gen;
+END_RCPP
+}
+// rk_in_forked_child
+bool rk_in_forked_child();
+RcppExport SEXP _rkeops_rk_in_forked_child() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(rk_in_forked_child());
+    return rcpp_result_gen;
+END_RCPP
+}
 // rk_compiler_identity
 SEXP rk_compiler_identity(std::string cxx);
 RcppExport SEXP _rkeops_rk_compiler_identity(SEXP cxxSEXP) {
@@ -149,6 +168,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rkeops_rk_generate_source", (DL_FUNC) &_rkeops_rk_generate_source, 4},
     {"_rkeops_rk_get_operator", (DL_FUNC) &_rkeops_rk_get_operator, 8},
     {"_rkeops_rk_run", (DL_FUNC) &_rkeops_rk_run, 12},
+    {"_rkeops_rk_usable_threads", (DL_FUNC) &_rkeops_rk_usable_threads, 1},
+    {"_rkeops_rk_in_forked_child", (DL_FUNC) &_rkeops_rk_in_forked_child, 0},
     {"_rkeops_rk_compiler_identity", (DL_FUNC) &_rkeops_rk_compiler_identity, 1},
     {"_rkeops_rk_cpu_identity", (DL_FUNC) &_rkeops_rk_cpu_identity, 0},
     {"_rkeops_rk_forget_operators", (DL_FUNC) &_rkeops_rk_forget_operators, 0},

@@ -383,6 +383,13 @@ SEXP rk_run(SEXP ptr, List inputs, IntegerVector cats, IntegerVector dims, doubl
   });
 }
 
+// The thread count a call asking for `n` runs with (runtime/run_operator.h).
+// [[Rcpp::export(rng = false)]]
+int rk_usable_threads(int n) { return rkeops::usable_threads(n); }
+
+// [[Rcpp::export(rng = false)]]
+bool rk_in_forked_child() { return rkeops::in_forked_child(); }
+
 // [[Rcpp::export(rng = false)]]
 SEXP rk_compiler_identity(std::string cxx) {
   return guarded("", [&]() -> SEXP { return wrap(rkeops::compiler_identity(cxx)); });

@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <chrono>
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 #include "formula/errors.h"
 
 namespace rkeops {
 
 namespace {
+
+#ifndef _WIN32
+// Set when the engine's shared object is loaded (static initialisation).
+const pid_t kLoadedByPid = getpid();
+#endif
 
 // Mirrors of the CPU kernel's choices (inst/include/rkeops/cpu_kernel.h,
 // CpuKernel::run): reduced-side tile size, and the most output rows a
@@ -38,6 +47,20 @@ std::int64_t clamp64(std::int64_t v, std::int64_t lo, std::int64_t hi) {
 }
 
 }  // namespace
+
+bool in_forked_child() {
+#ifndef _WIN32
+  return getpid() != kLoadedByPid;
+#else
+  return false;  // no fork()
+#endif
+}
+
+int usable_threads(int requested) {
+  if (requested < 1) return 1;
+  if (requested > 1 && in_forked_child()) return 1;
+  return requested > kMaxThreads ? kMaxThreads : requested;
+}
 
 ChunkPlan plan_chunks(std::int64_t out_rows, std::int64_t reduced, int nthreads) {
   ChunkPlan p;
@@ -91,10 +114,11 @@ void run_operator(const LoadedOperator& op, const CallSpec& spec,
   const std::int64_t out_rows = spec.tag == 0 ? spec.M : spec.N;
   const std::int64_t reduced = spec.tag == 0 ? spec.N : spec.M;
   call.out_ld = out_rows;
-  call.nthreads = spec.nthreads;
+  const int nthreads = usable_threads(spec.nthreads);
+  call.nthreads = nthreads;
   call.device = spec.device;
   const bool gpu = spec.device >= 0;
-  const ChunkPlan plan = gpu ? plan_gpu_chunks(out_rows, reduced) : plan_chunks(out_rows, reduced, spec.nthreads);
+  const ChunkPlan plan = gpu ? plan_gpu_chunks(out_rows, reduced) : plan_chunks(out_rows, reduced, nthreads);
   const double target = gpu ? kGpuChunkSeconds : kChunkSeconds;
   std::int64_t step = plan.first_rows;
   char err[512] = {0};

@@ -20,6 +20,23 @@ struct CallSpec {
   int device = -1;               // GPU device number; -1 runs on the CPU
 };
 
+// The most threads a call uses, whatever it asks: libgomp aborts the whole
+// process when it cannot create the threads of a parallel region, which
+// use_cpu(1e5) did. R caps the option lower (4 per core, R/options.R).
+constexpr int kMaxThreads = 1024;
+
+// True in a process forked from the one that loaded the engine (mclapply,
+// future's multicore plan): OpenMP's thread pool does not survive fork(),
+// and a parallel region in the child waits forever for the parent's
+// threads. The pid is recorded when the engine is loaded, not when a pool
+// starts, because any OpenMP library of the process (data.table, BLAS) may
+// have started the pool.
+bool in_forked_child();
+
+// The thread count a call runs with: `requested` within [1, kMaxThreads],
+// and 1 in a forked child.
+int usable_threads(int requested);
+
 // Called after each chunk: output rows done, total, seconds since the start.
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total, double seconds)>;
 
