@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "build/files.h"
+#include "build/process.h"
 #include "check_compare.h"
 #include "check_report.h"
 #include "check_runner.h"
@@ -40,7 +41,7 @@ int usage(const char* why) {
 
 // First line of `nvcc --version` that names the release, "" if nvcc does not run.
 std::string nvcc_release(const std::string& nvcc) {
-  const std::string out = rkeops::capture_shell(rkeops::shell_quote(nvcc) + " --version");
+  const std::string out = rkeops::capture_process({rkeops::find_program(nvcc), "--version"});
   std::size_t pos = out.find("release");
   if (pos == std::string::npos) return out.empty() ? "" : "unknown";
   std::size_t a = out.rfind('\n', pos), b = out.find('\n', pos);
@@ -50,7 +51,7 @@ std::string nvcc_release(const std::string& nvcc) {
 // The oldest architecture nvcc can compile for (one cubin is enough to
 // check that the CUDA source compiles).
 std::string oldest_arch(const std::string& nvcc) {
-  const std::string out = rkeops::capture_shell(rkeops::shell_quote(nvcc) + " --list-gpu-arch");
+  const std::string out = rkeops::capture_process({rkeops::find_program(nvcc), "--list-gpu-arch"});
   int best = 0;
   for (std::size_t p = out.find("compute_"); p != std::string::npos; p = out.find("compute_", p + 1)) {
     const int a = std::atoi(out.c_str() + p + 8);
