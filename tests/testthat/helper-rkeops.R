@@ -132,10 +132,16 @@ catch_err <- function(expr) {
 }
 
 # Operators are compiled once per (formula, args) and reused by every test of
-# the run (each distinct operator costs a C++ compile).
+# the run (each distinct operator costs a C++ compile). An operator keeps the
+# precision and compile settings it was made with, so these are part of the
+# key: get_op() inside with_precision("float64", ...) gives a float64 operator.
 .op_store <- new.env(parent = emptyenv())
+settings_key <- function() {
+  paste(get_rkeops_options("precision"), get_rkeops_options("compiler"),
+        get_rkeops_options("compile_flags"), get_rkeops_options("simd"), sep = "|")
+}
 get_op <- function(formula, args = character()) {
-  key <- paste(formula, paste(args, collapse = ";"), sep = "|")
+  key <- paste(formula, paste(args, collapse = ";"), settings_key(), sep = "|")
   op <- .op_store[[key]]
   if (is.null(op)) {
     op <- keops_kernel(formula, args)
@@ -148,7 +154,8 @@ get_op <- function(formula, args = character()) {
 .grad_store <- new.env(parent = emptyenv())
 get_grad <- function(op, var) {
   d <- op()
-  key <- paste(d$formula, paste(d$args, collapse = ";"), var, sep = "|")
+  key <- paste(d$formula, paste(d$args, collapse = ";"), var, d$precision, d$compile_flags, d$simd,
+               sep = "|")
   g <- .grad_store[[key]]
   if (is.null(g)) {
     g <- keops_grad(op, var)

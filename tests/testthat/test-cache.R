@@ -42,10 +42,10 @@ test_that("the cache directory is created by the first compile and holds the ent
     expect_match(cmd, file.path(entry, "operator.cpp"), fixed = TRUE)
     # the shared object is a real ELF/Mach-O object, not an empty file
     expect_gt(file.size(file.path(entry, "operator.so")), 1000)
-    info <- with_precision("float32", op())
+    info <- op(precision = "float32")
     expect_true(info$compiled)
     expect_identical(normalizePath(info$source_file), normalizePath(file.path(entry, "operator.cpp")))
-    expect_close(with_precision("float32", op(list(x4, y4, w1))), ref_cache, TOL32)
+    expect_close(op(list(x4, y4, w1), precision = "float32"), ref_cache, TOL32)
   })
 })
 
@@ -65,46 +65,45 @@ test_that("spacing and argument names do not change the entry; precision does", 
     expect_identical(op1()$source_file, op3()$source_file)
     ref <- ref_cache + 13
     for (op in list(op1, op2, op3)) {
-      expect_close(with_precision("float32", op(list(x4, y4, w1))), ref, TOL32)
+      expect_close(op(list(x4, y4, w1), precision = "float32"), ref, TOL32)
     }
     # float64 is another operator, in another entry
-    res64 <- with_precision("float64", op2(list(x4, y4, w1)))
+    res64 <- op2(list(x4, y4, w1), precision = "float64")
     expect_close(res64, ref, TOL64)
     entries <- cache_entries(dir)
     expect_length(entries, 2)
-    f64 <- with_precision("float64", op2()$source_file)
-    expect_false(with_precision("float64", op1()$compiled))  # op1 has not run in float64 yet
-    f32 <- with_precision("float32", op1()$source_file)
+    f64 <- op2(precision = "float64")$source_file
+    expect_false(op1(precision = "float64")$compiled)  # op1 has not run in float64 yet
+    f32 <- op1(precision = "float32")$source_file
     expect_false(identical(f64, f32))
     expect_setequal(basename(dirname(c(f64, f32))), entries)
     # op1 shares op2's float64 operator: no third entry
-    expect_close(with_precision("float64", op1(list(x4, y4, w1))), ref, TOL64)
+    expect_close(op1(list(x4, y4, w1), precision = "float64"), ref, TOL64)
     expect_length(cache_entries(dir), 2)
     # a different formula is a different entry
     op4 <- with_precision("float32", keops_kernel("Sum_Reduction(SqDist(x, y) * w + 2, 1)",
                                                   c("x = Vi(4)", "y = Vj(4)", "w = Vi(1)")))
     expect_length(cache_entries(dir), 3)
-    expect_close(with_precision("float32", op4(list(x4, y4, w1))), ref_cache + 26, TOL32)
+    expect_close(op4(list(x4, y4, w1), precision = "float32"), ref_cache + 26, TOL32)
   })
 })
 
-test_that("op()$compiled follows the precision; op()$source() is the generated C++", {
+test_that("op(precision = )$compiled follows the precision; op()$source() is the generated C++", {
   with_fresh_cache({
     formula <- "Sum_Reduction(SqDist(x, y) * w - 3, 1)"
     args <- c("x = Vi(4)", "y = Vj(4)", "w = Vi(1)")
     op <- with_precision("float32", keops_kernel(formula, args))
-    with_precision("float32", {
+    # the operator's own precision, whatever the option is now
+    with_precision("float64", {
       expect_true(op()$compiled)
       expect_identical(op()$precision, "float32")
     })
-    with_precision("float64", {
-      info <- op()
-      expect_false(info$compiled)
-      expect_null(info$source_file)
-      expect_identical(info$precision, "float64")
-      expect_close(op(list(x4, y4, w1)), ref_cache - 39, TOL64)
-      expect_true(op()$compiled)
-    })
+    info <- op(precision = "float64")
+    expect_false(info$compiled)
+    expect_null(info$source_file)
+    expect_identical(info$precision, "float64")
+    expect_close(op(list(x4, y4, w1), precision = "float64"), ref_cache - 39, TOL64)
+    expect_true(op(precision = "float64")$compiled)
     src32 <- op()$source("float32")
     src64 <- op()$source("float64")
     expect_type(src32, "character")
@@ -126,7 +125,7 @@ test_that("op()$compiled follows the precision; op()$source() is the generated C
     other <- keops_kernel("Sum_Reduction(SqDist(x, y) * w - 3, 0)", args)
     expect_false(identical(canonical(other()$source("float32")), canonical(src32)))
     # the source on disk is the generated source, with its cache key filled in
-    on_disk <- with_precision("float64", op()$source_file)
+    on_disk <- op(precision = "float64")$source_file
     disk <- paste(readLines(on_disk), collapse = "\n")
     expect_match(disk, basename(dirname(on_disk)), fixed = TRUE)
     expect_identical(canonical(disk), canonical(src64))
@@ -139,7 +138,7 @@ test_that("clean_rkeops() removes the entries; operators are rebuilt when create
     formula <- "Sum_Reduction(SqDist(x, y) * w * 5, 1)"
     args <- c("x = Vi(4)", "y = Vj(4)", "w = Vi(1)")
     op <- with_precision("float32", keops_kernel(formula, args))
-    with_precision("float64", op(list(x4, y4, w1)))
+    op(list(x4, y4, w1), precision = "float64")
     expect_length(cache_entries(dir), 2)
     expect_message(res <- clean_rkeops(), "rkeops: removed 2 compiled operators from ", fixed = TRUE)
     expect_identical(res, dir)
@@ -148,14 +147,14 @@ test_that("clean_rkeops() removes the entries; operators are rebuilt when create
     expect_message(clean_rkeops(), "removed 0 compiled operators", fixed = TRUE)
     expect_silent(clean_rkeops(verbose = FALSE))
     # an operator loaded before the cleaning keeps working
-    expect_close(with_precision("float64", op(list(x4, y4, w1))), 5 * ref_cache, TOL64)
+    expect_close(op(list(x4, y4, w1), precision = "float64"), 5 * ref_cache, TOL64)
     expect_length(cache_entries(dir), 0)
     # created again, it is compiled again into a new entry
     op2 <- with_precision("float32", keops_kernel(formula, args))
     entries <- cache_entries(dir)
     expect_length(entries, 1)
     expect_true(file.exists(file.path(dir, entries, "operator.so")))
-    expect_close(with_precision("float32", op2(list(x4, y4, w1))), 5 * ref_cache, TOL32)
+    expect_close(op2(list(x4, y4, w1), precision = "float32"), 5 * ref_cache, TOL32)
   })
 })
 
@@ -223,6 +222,6 @@ test_that("a damaged shared object is detected, reported and rebuilt in a new R 
     # the entry was rebuilt: a real object again, usable by this process too
     expect_false(identical(readLines(so, n = 1, warn = FALSE), "this is not a shared object"))
     expect_gt(file.size(so), 1000)
-    expect_close(with_precision("float64", op(list(x4, y4, w1))), 13 * ref_cache, TOL64)
+    expect_close(op(list(x4, y4, w1), precision = "float64"), 13 * ref_cache, TOL64)
   })
 })

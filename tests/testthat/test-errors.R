@@ -152,7 +152,7 @@ d <- seed_data(M = 10, N = 15)
 good <- list(d$x, d$y, d$b, d$s)
 good_ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
 expect_gauss_works <- function() {
-  expect_close(with_precision("float64", gauss(good)), good_ref, TOL64)
+  expect_close(gauss(good, precision = "float64"), good_ref, TOL64)
 }
 input_error <- function(expr, regexp, fixed = FALSE) {
   if (fixed) regexp <- gsub("([][().*+?^$|{}\\\\])", "\\\\\\1", regexp)
@@ -220,7 +220,7 @@ test_that("inconsistent numbers of points name both inputs", {
   input_error(op(list(d$x, 1:9, d$y)),
               "all Vi inputs must have the same number of points: input 1 ('x' = Vi(3)) has 10 but input 2 ('u' = Vi(1)) has 9",
               fixed = TRUE)
-  expect_close(with_precision("float64", op(list(d$x, 1:10, d$y))),
+  expect_close(op(list(d$x, 1:10, d$y), precision = "float64"),
                15 * d$x * (1:10) - matrix(colSums(d$y), 10, 3, byrow = TRUE), TOL64)
 })
 
@@ -232,7 +232,7 @@ test_that("wrong parameter length", {
   input_error(gauss(bad), "input 4 ('s' = Pm(1)) must have 1 value, got 0", fixed = TRUE)
   op <- get_op("Sum_Reduction(x * q, 0)", c("x = Vi(3)", "q = Pm(3)"))
   input_error(op(list(d$x, 1:2)), "input 2 ('q' = Pm(3)) must have 3 values, got 2", fixed = TRUE)
-  expect_close(with_precision("float64", op(list(d$x, 1:3))), sweep(d$x, 2, 1:3, "*"), TOL64)
+  expect_close(op(list(d$x, 1:3), precision = "float64"), sweep(d$x, 2, 1:3, "*"), TOL64)
 })
 
 test_that("named lists: unknown, partial, duplicated and missing names", {
@@ -286,7 +286,7 @@ test_that("a compiler that does not run gives rkeops_compile_error with the comm
   op <- keops_kernel(formula, xy_args)
   x <- rand_mat(4, 3, 1)
   y <- rand_mat(5, 3, 2)
-  expect_close(with_precision("float64", op(list(x, y))),
+  expect_close(op(list(x, y), precision = "float64"),
                35 * x - matrix(colSums(y), 4, 3, byrow = TRUE), TOL64)
 })
 
@@ -322,7 +322,7 @@ test_that("a compiler that fails on the source gives the command, its output and
   op <- keops_kernel(formula, xy_args)
   x <- rand_mat(4, 3, 3)
   y <- rand_mat(5, 3, 4)
-  expect_close(with_precision("float64", op(list(x, y))),
+  expect_close(op(list(x, y), precision = "float64"),
                45 * x - matrix(colSums(y), 4, 3, byrow = TRUE), TOL64)
 })
 

@@ -16,13 +16,13 @@ test_that("the seed example matches exp(-s * D2) %*% B in both precisions", {
   ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
   expect_equal(dim(ref), c(100L, 6L))
   for (precision in c("float32", "float64")) {
-    res <- with_precision(precision, gauss(list(d$x, d$y, d$b, d$s)))
+    res <- gauss(list(d$x, d$y, d$b, d$s), precision = precision)
     expect_true(is.matrix(res) && is.double(res))
     expect_close(res, ref, tol_for(precision))
   }
   # float32 really computes in single precision: not bit-identical to float64
-  r32 <- with_precision("float32", gauss(list(d$x, d$y, d$b, d$s)))
-  r64 <- with_precision("float64", gauss(list(d$x, d$y, d$b, d$s)))
+  r32 <- gauss(list(d$x, d$y, d$b, d$s), precision = "float32")
+  r64 <- gauss(list(d$x, d$y, d$b, d$s), precision = "float64")
   expect_gt(max(abs(r32 - r64)), 0)
   expect_lt(rel_err(r64, ref), rel_err(r32, ref))
 })
@@ -33,7 +33,7 @@ test_that("axis 1 reduces over i: t(K) %*% B with b = Vi(6)", {
   ref <- t(exp(-d$s * ref_sqdist(d$x, d$y))) %*% bi
   expect_equal(dim(ref), c(150L, 6L))
   for (precision in c("float32", "float64")) {
-    res <- with_precision(precision, gauss_t(list(d$x, d$y, bi, d$s)))
+    res <- gauss_t(list(d$x, d$y, bi, d$s), precision = precision)
     expect_close(res, ref, tol_for(precision))
   }
   info <- gauss_t()
@@ -46,6 +46,9 @@ test_that("inner_dim 'col'/1 takes points as rows, 'row'/0 as columns (result tr
   d <- seed_data(M = 17, N = 33)
   ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
   with_precision("float64", {
+    # made in float64, so it computes in float64 (an operator keeps its precision)
+    gauss <- get_op(gauss_formula, gauss_args)
+    gauss_t <- get_op(gauss_t_formula, gauss_t_args)
     for (inner in list("col", 1, 1L)) {
       expect_close(gauss(list(d$x, d$y, d$b, d$s), inner_dim = inner), ref, TOL64)
     }
@@ -60,7 +63,7 @@ test_that("inner_dim 'col'/1 takes points as rows, 'row'/0 as columns (result tr
     res <- gauss_t(list(t(d$x), t(d$y), t(bi), d$s), inner_dim = "row")
     expect_close(res, t(ref_t), TOL64)
   })
-  res32 <- with_precision("float32", gauss(list(t(d$x), t(d$y), t(d$b), d$s), inner_dim = "row"))
+  res32 <- gauss(list(t(d$x), t(d$y), t(d$b), d$s), inner_dim = "row", precision = "float32")
   expect_close(res32, t(ref), TOL32)
 })
 
@@ -68,6 +71,9 @@ test_that("a named input list is reordered by name", {
   d <- seed_data(M = 7, N = 17)
   ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
   with_precision("float64", {
+    # made in float64, so it computes in float64 (an operator keeps its precision)
+    gauss <- get_op(gauss_formula, gauss_args)
+    gauss_t <- get_op(gauss_t_formula, gauss_t_args)
     expect_close(gauss(list(s = d$s, b = d$b, x = d$x, y = d$y)), ref, TOL64)
     expect_close(gauss(list(y = d$y, x = d$x, s = d$s, b = d$b)), ref, TOL64)
     expect_close(gauss(list(x = d$x, y = d$y, b = d$b, s = d$s)), ref, TOL64)
@@ -85,12 +91,12 @@ test_that("explicit positions 'x = Vi(0,3)' in shuffled declaration order", {
   ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
   with_precision("float64", {
     # unnamed inputs are taken in position order, not declaration order
-    expect_close(op(list(d$x, d$y, d$b, d$s)), ref, TOL64)
-    expect_close(op(list(b = d$b, s = d$s, y = d$y, x = d$x)), ref, TOL64)
+    expect_close(op(list(d$x, d$y, d$b, d$s), precision = "float64"), ref, TOL64)
+    expect_close(op(list(b = d$b, s = d$s, y = d$y, x = d$x), precision = "float64"), ref, TOL64)
   })
   # a second shuffle with other positions: x is now input 3
   op2 <- get_op(gauss_formula, c("b = Vj(0,6)", "x = Vi(3,3)", "s = Pm(1,1)", "y = Vj(2,3)"))
-  with_precision("float64", expect_close(op2(list(d$b, d$s, d$y, d$x)), ref, TOL64))
+  expect_close(op2(list(d$b, d$s, d$y, d$x), precision = "float64"), ref, TOL64)
 })
 
 test_that("sizes 1, 7, 17, 33, 1000 for M and N (not multiples of 16)", {
@@ -101,14 +107,14 @@ test_that("sizes 1, 7, 17, 33, 1000 for M and N (not multiples of 16)", {
     N <- sizes[k, 2]
     d <- seed_data(M = M, N = N, seed = 100 + k)
     ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
-    res <- with_precision("float64", gauss(list(d$x, d$y, d$b, d$s)))
+    res <- gauss(list(d$x, d$y, d$b, d$s), precision = "float64")
     expect_equal(dim(res), c(as.integer(M), 6L), info = sprintf("M = %d, N = %d", M, N))
     expect_close(res, ref, TOL64)
-    res32 <- with_precision("float32", gauss(list(d$x, d$y, d$b, d$s)))
+    res32 <- gauss(list(d$x, d$y, d$b, d$s), precision = "float32")
     expect_close(res32, ref, TOL32)
     bi <- rand_mat(M, 6, 200 + k, -1, 1)
     ref_t <- t(exp(-d$s * ref_sqdist(d$x, d$y))) %*% bi
-    res_t <- with_precision("float64", gauss_t(list(d$x, d$y, bi, d$s)))
+    res_t <- gauss_t(list(d$x, d$y, bi, d$s), precision = "float64")
     expect_equal(dim(res_t), c(as.integer(N), 6L))
     expect_close(res_t, ref_t, TOL64)
   }
@@ -117,6 +123,9 @@ test_that("sizes 1, 7, 17, 33, 1000 for M and N (not multiples of 16)", {
 test_that("empty reductions: N = 0 gives zeros, M = 0 gives no rows", {
   d <- seed_data(M = 7, N = 5)
   with_precision("float64", {
+    # made in float64, so it computes in float64 (an operator keeps its precision)
+    gauss <- get_op(gauss_formula, gauss_args)
+    gauss_t <- get_op(gauss_t_formula, gauss_t_args)
     expect_identical(gauss(list(d$x, d$y[0, ], d$b[0, ], d$s)), matrix(0, 7, 6))
     expect_identical(dim(gauss(list(d$x[0, ], d$y, d$b, d$s))), c(0L, 6L))
     expect_identical(gauss_t(list(d$x[0, ], d$y, d$b[0, ], d$s)), matrix(0, 5, 6))
@@ -133,7 +142,7 @@ e_y2 <- matrix(c(0, 1, 2, 0, 1, 1), 3, byrow = TRUE)
 test_that("E1: Sum_Reduction(SqNorm2(x - y), 0) gives [87; 15; 51]", {
   op <- get_op("Sum_Reduction(SqNorm2(x - y), 0)", c("x = Vi(0,3)", "y = Vj(1,3)"))
   for (precision in c("float32", "float64")) {
-    res <- with_precision(precision, op(list(e_x3, e_y3)))
+    res <- op(list(e_x3, e_y3), precision = precision)
     expect_identical(res, matrix(c(87, 15, 51), 3, 1))
   }
 })
@@ -141,7 +150,7 @@ test_that("E1: Sum_Reduction(SqNorm2(x - y), 0) gives [87; 15; 51]", {
 test_that("E2: the same with tag 1 gives [63; 90]", {
   op <- get_op("Sum_Reduction(SqNorm2(x - y), 1)", c("x = Vi(0,3)", "y = Vj(1,3)"))
   for (precision in c("float32", "float64")) {
-    res <- with_precision(precision, op(list(e_x3, e_y3)))
+    res <- op(list(e_x3, e_y3), precision = precision)
     expect_identical(res, matrix(c(63, 90), 2, 1))
   }
 })
@@ -155,9 +164,9 @@ test_that("E3: Gaussian convolution on 2 x 2 data", {
                     exp(-0.5) + 2, exp(-1) + 2), 2, byrow = TRUE)
   expect_close(exact, spec, 1e-9)  # the closed form agrees with the spec's digits
   expect_close(exact, ref_gauss_conv(e_x2, e_y2, b, 0.5), 1e-15)
-  r32 <- with_precision("float32", op(list(e_x2, e_y2, b, 0.5)))
+  r32 <- op(list(e_x2, e_y2, b, 0.5), precision = "float32")
   expect_close(r32, exact, 1e-6)
-  r64 <- with_precision("float64", op(list(e_x2, e_y2, b, 0.5)))
+  r64 <- op(list(e_x2, e_y2, b, 0.5), precision = "float64")
   expect_close(r64, exact, 1e-12)
   expect_close(r64, spec, 1e-9)  # the spec rounds to 10 significant digits
 })
@@ -170,8 +179,8 @@ test_that("E4: transposed convolution (tag 1, weights indexed by i)", {
                  3, byrow = TRUE)
   ref <- t(exp(-0.5 * ref_sqdist(e_x2, e_y2))) %*% b
   expect_close(ref, spec, 1e-9)
-  expect_close(with_precision("float64", op(list(e_x2, e_y2, b, 0.5))), ref, TOL64)
-  expect_close(with_precision("float32", op(list(e_x2, e_y2, b, 0.5))), ref, 1e-6)
+  expect_close(op(list(e_x2, e_y2, b, 0.5), precision = "float64"), ref, TOL64)
+  expect_close(op(list(e_x2, e_y2, b, 0.5), precision = "float32"), ref, 1e-6)
 })
 
 test_that("E5: (x | y) summed over i gives [9; 12]", {
@@ -179,7 +188,7 @@ test_that("E5: (x | y) summed over i gives [9; 12]", {
   x <- matrix(c(1, 2, 3, 4, 5, 6), 3, byrow = TRUE)
   y <- matrix(c(1, 0, 0, 1), 2, byrow = TRUE)
   for (precision in c("float32", "float64")) {
-    expect_identical(with_precision(precision, op(list(x, y))), matrix(c(9, 12), 2, 1))
+    expect_identical(op(list(x, y), precision = precision), matrix(c(9, 12), 2, 1))
   }
 })
 
@@ -187,7 +196,7 @@ test_that("E6: a Pm(1) broadcast against Vi(2), no Vj (N = 1)", {
   op <- get_op("Sum_Reduction(x + p, 0)", c("x = Vi(0,2)", "p = Pm(1,1)"))
   x <- matrix(c(1, 2, 3, 4, 5, 6), 3, byrow = TRUE)
   for (precision in c("float32", "float64")) {
-    expect_identical(with_precision(precision, op(list(x, 10))),
+    expect_identical(op(list(x, 10), precision = precision),
                      matrix(c(11, 12, 13, 14, 15, 16), 3, byrow = TRUE))
   }
 })
@@ -196,11 +205,11 @@ test_that("E7: no Vi (M = 1), integer literal: [2 2]", {
   op <- get_op("Sum_Reduction(y * 2, 0)", c("y = Vj(0,2)"))
   y <- matrix(c(1, 0, 0, 1), 2, byrow = TRUE)
   for (precision in c("float32", "float64")) {
-    expect_identical(with_precision(precision, op(list(y))), matrix(c(2, 2), 1, 2))
+    expect_identical(op(list(y), precision = precision), matrix(c(2, 2), 1, 2))
   }
   # and on random data: one row, 2 * colSums(y)
   y <- rand_mat(1000, 2, 7)
-  expect_close(with_precision("float64", op(list(y))), matrix(2 * colSums(y), 1), TOL64)
+  expect_close(op(list(y), precision = "float64"), matrix(2 * colSums(y), 1), TOL64)
 })
 
 test_that("inputs: integer, logical and data frame inputs are converted", {
@@ -210,6 +219,9 @@ test_that("inputs: integer, logical and data frame inputs are converted", {
   bl <- matrix(c(TRUE, FALSE), 17, 6)
   ref <- ref_gauss_conv(xi, yi, bl * 1, d$s)
   with_precision("float64", {
+    # made in float64, so it computes in float64 (an operator keeps its precision)
+    gauss <- get_op(gauss_formula, gauss_args)
+    gauss_t <- get_op(gauss_t_formula, gauss_t_args)
     expect_close(gauss(list(xi, yi, bl, d$s)), ref, TOL64)
     expect_close(gauss(list(as.data.frame(d$x), as.data.frame(d$y), d$b, d$s)),
                  ref_gauss_conv(d$x, d$y, d$b, d$s), TOL64)
@@ -238,5 +250,6 @@ test_that("op() describes the operator and print() shows it", {
   expect_match(out, "^ +0 +x +Vi\\(3\\)$", all = FALSE)
   expect_match(out, "^ +2 +b +Vj\\(6\\)$", all = FALSE)
   expect_match(out, "^ +3 +s +Pm\\(1\\)$", all = FALSE)
-  expect_match(out, "backend: CPU", all = FALSE)
+  expect_match(out, "backend: +CPU", all = FALSE)
+  expect_match(out, "precision: float32 (kept from its creation", fixed = TRUE, all = FALSE)
 })

@@ -98,9 +98,9 @@ test_that("Gaussian convolution gradients on larger inputs (several blocks, thre
   w <- exp(-gs * d2) * (eta %*% t(b))
   ref <- list(x = -2 * gs * (rowSums(w) * x - w %*% y), y = 2 * gs * (t(w) %*% x - colSums(w) * y),
               b = t(exp(-gs * d2)) %*% eta, s = matrix(sum(-d2 * w), 1, 1))
-  op <- get_op(sprintf("Sum_Reduction(%s, 0)", gauss_f), gauss_args[[1]])
   for (precision in c("float64", "float32")) {
     with_precision(precision, {
+      op <- get_op(sprintf("Sum_Reduction(%s, 0)", gauss_f), gauss_args[[1]])
       for (v in c("x", "y", "b", "s")) {
         got <- get_grad(op, v)(list(x, y, b, gs, eta))
         expect_close(got, ref[[v]], if (precision == "float64") 1e-10 else 1e-4)
@@ -173,19 +173,19 @@ test_that("log-sum-exp gradients (which run the forward reduction first) accept 
   for (formula in c("LogSumExp_Reduction(s * (x | y) - SqDist(x, y), 0)",
                     "SumSoftMaxWeight_Reduction(s * (x | y) - SqDist(x, y), x * y + s, 0)")) {
     op <- with_precision("float64", get_op(formula, lse_args))
-    out <- with_precision("float64", op(lse_input))
+    out <- op(lse_input, precision = "float64")
     eta <- rand_mat(nrow(out), ncol(out), 31, -1, 1)
     x <- lse_input$x
     y <- lse_input$y
     s <- lse_input$s
     for (v in c("x", "y", "s")) {
       g <- with_precision("float64", get_grad(op, v))
-      ref <- with_precision("float64", g(list(x, y, s, eta)))
+      ref <- g(list(x, y, s, eta), precision = "float64")
       with_precision("float64", {
         expect_close(g(list(t(x), t(y), s, t(eta)), inner_dim = "row"), t(ref), 1e-12)
         expect_close(g(list(eta = eta, s = s, y = y, x = x)), ref, 1e-12)
       })
-      with_precision("float32", expect_close(g(list(x, y, s, eta)), ref, 1e-4))
+      expect_close(g(list(x, y, s, eta), precision = "float32"), ref, 1e-4)
     }
   }
 })
@@ -406,8 +406,10 @@ test_that("RKeOps example: keops_grad(op, 'x'), keops_grad(op, 0) and the direct
     expect_close(g(list(eta = eta, y = y, x = x)), ref, TOL32)
   }
   with_precision("float64", {
-    expect_close(gx(list(x, y, eta)), ref, 1e-12)
-    expect_close(g0(list(t(x), t(y), t(eta)), inner_dim = "row"), t(ref), 1e-12)
+    # gradient operators keep the precision of the operator they come from
+    op64 <- get_op("Sum_Reduction(SqNorm2(x-y), 0)", c("x = Vi(2)", "y = Vj(2)"))
+    expect_close(get_grad(op64, "x")(list(x, y, eta)), ref, 1e-12)
+    expect_close(get_grad(op64, 0)(list(t(x), t(y), t(eta)), inner_dim = "row"), t(ref), 1e-12)
   })
   # w.r.t. y (name or position 1): N rows, sum_i -2 eta_i (x_i - y_j)
   ref_y <- -2 * (matrix(colSums(drop(eta) * x), 4, 2, byrow = TRUE) - sum(eta) * y)

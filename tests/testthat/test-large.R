@@ -9,7 +9,7 @@ test_that("M * N > 2^31 pairs in float64: Sum_Reduction(x * y, 0)", {
   set.seed(601)
   x <- stats::runif(M, 0.5, 1.5)
   y <- stats::runif(N, 0.5, 1.5)
-  res <- with_precision("float64", op(list(x, y)))
+  res <- op(list(x, y), precision = "float64")
   expect_equal(dim(res), c(50000L, 1L))
   expect_close(res, matrix(x * sum(y), ncol = 1), 1e-10)
   # every row, including the last ones (indices beyond 2^31 / N), is right
@@ -19,12 +19,12 @@ test_that("M * N > 2^31 pairs in float64: Sum_Reduction(x * y, 0)", {
 test_that("a float32 sum of 10^6 terms 0.1 with no Vi (M = 1) stays accurate", {
   op <- get_op("Sum_Reduction(b, 0)", c("b = Vj(1)"))
   b <- rep(0.1, 1e6)
-  res <- with_precision("float32", op(list(b)))
+  res <- op(list(b), precision = "float32")
   expect_equal(dim(res), c(1L, 1L))
   expect_lt(abs(res[1, 1] - 1e5) / 1e5, 1e-5)
   # a naive float32 running sum would be off by about 1e-2 relative: the
   # test above is far tighter than that
-  res64 <- with_precision("float64", op(list(b)))
+  res64 <- op(list(b), precision = "float64")
   expect_lt(abs(res64[1, 1] - 1e5) / 1e5, 1e-12)
 })
 

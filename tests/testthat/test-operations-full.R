@@ -206,7 +206,7 @@ check_family <- function(args, input, parts = list(), specials = list(), z = NUL
   nrow_out <- if (axis == 0) M else N
 
   for (precision in precisions) {
-    res <- with_precision(precision, op(input))
+    res <- op(input, precision = precision)
     expect_identical(dim(res), as.integer(c(nrow_out, sum(widths) + sum(sp_widths))))
     if (!identical(dim(res), as.integer(c(nrow_out, sum(widths) + sum(sp_widths))))) next
     col <- 0
@@ -893,7 +893,7 @@ ex_zo <- c("z = Vi(0,1)", "o = Vj(1,1)")
 check_example <- function(formula, args, input, expected, label) {
   op <- get_op(formula, args)
   for (precision in both) {
-    res <- with_precision(precision, op(input))
+    res <- op(input, precision = precision)
     expect_identical(dim(res), dim(expected))
     if (!identical(dim(res), dim(expected))) next
     expect_special(res, expected, if (precision == "float64") 1e-9 else 1e-6,

@@ -21,7 +21,7 @@ check_op <- function(body, f, axis = 0, precisions = "float64",
   op <- get_op(formula, args)
   ref <- ref_sum_reduction(f, MN[1], MN[2], axis)
   for (precision in precisions) {
-    res <- with_precision(precision, op(input))
+    res <- op(input, precision = precision)
     expect_close(res, ref, tol_for(precision))
   }
   invisible(ref)
@@ -138,8 +138,8 @@ test_that("SumReduction is the K1 spelling of Sum_Reduction", {
   op <- get_op("SumReduction(x * y, 1)", c("x = Vi(3)", "y = Vj(3)"))
   expect_identical(op()$reduction, "Sum_Reduction")
   ref <- ref_sum_reduction(function(i, j) X[i, ] * Y[j, ], M, N, 1)
-  expect_close(with_precision("float64", op(list(X, Y))), ref, TOL64)
-  expect_close(with_precision("float32", op(list(X, Y))), ref, TOL32)
+  expect_close(op(list(X, Y), precision = "float64"), ref, TOL64)
+  expect_close(op(list(X, Y), precision = "float32"), ref, TOL32)
 })
 
 test_that("inline Vi(pos,dim), Vj(pos,dim), Pm(pos,dim) and Var(pos,dim,cat)", {
@@ -150,19 +150,19 @@ test_that("inline Vi(pos,dim), Vj(pos,dim), Pm(pos,dim) and Var(pos,dim,cat)", {
   expect_identical(a$pos[order(a$pos)], 0:2)
   expect_identical(a$cat[order(a$pos)], c(0L, 1L, 2L))
   expect_identical(a$dim[order(a$pos)], c(3L, 3L, 1L))
-  expect_close(with_precision("float64", op(list(X, Y, P))), ref, TOL64)
-  expect_close(with_precision("float32", op(list(X, Y, P))), ref, TOL32)
+  expect_close(op(list(X, Y, P), precision = "float64"), ref, TOL64)
+  expect_close(op(list(X, Y, P), precision = "float32"), ref, TOL32)
   # Var(pos, dim, cat) spelling
   op <- get_op("Sum_Reduction(Exp(-Var(2,1,2) * SqNorm2(Var(0,3,0) - Var(1,3,1))) * Var(1,3,1), 0)")
-  expect_close(with_precision("float64", op(list(X, Y, P))), ref, TOL64)
+  expect_close(op(list(X, Y, P), precision = "float64"), ref, TOL64)
   # an inline variable consistent with a declaration at the same position
   op <- get_op("Sum_Reduction(Vi(0,3) * y, 0)", c("x = Vi(0,3)", "y = Vj(1,3)"))
-  expect_close(with_precision("float64", op(list(X, Y))),
+  expect_close(op(list(X, Y), precision = "float64"),
                ref_sum_reduction(function(i, j) X[i, ] * Y[j, ], M, N, 0), TOL64)
   # an inline variable at a new position adds an input
   op <- get_op("Sum_Reduction(x * Vj(1,3) + Pm(2,3), 1)", c("x = Vi(0,3)"))
   expect_identical(nrow(op()$args_info), 3L)
-  expect_close(with_precision("float64", op(list(X, Y, Q))),
+  expect_close(op(list(X, Y, Q), precision = "float64"),
                ref_sum_reduction(function(i, j) X[i, ] * Y[j, ] + Q, M, N, 1), TOL64)
 })
 
@@ -170,17 +170,17 @@ test_that("legacy Vx/Vy and 'name = Var(pos,dim,cat)' declarations", {
   ref <- ref_sum_reduction(function(i, j) sum((X[i, ] - Y[j, ])^2) * V[j], M, N, 0)
   op <- get_op("Sum_Reduction(SqDist(a, b) * c, 0)", c("a = Vx(3)", "b = Vy(3)", "c = Vy(1)"))
   expect_identical(op()$args_info$cat, c(0L, 1L, 1L))
-  expect_close(with_precision("float64", op(list(X, Y, V))), ref, TOL64)
+  expect_close(op(list(X, Y, V), precision = "float64"), ref, TOL64)
   op <- get_op("Sum_Reduction(SqDist(a, b) * c, 0)",
                c("c = Var(2,1,1)", "a = Var(0,3,0)", "b = Var(1,3,1)"))
-  expect_close(with_precision("float64", op(list(X, Y, V))), ref, TOL64)
+  expect_close(op(list(X, Y, V), precision = "float64"), ref, TOL64)
 })
 
 test_that("declared but unused inputs must be supplied and are ignored", {
   op <- get_op("Sum_Reduction(x * 2, 0)", c("x = Vi(3)", "y = Vj(3)", "p = Pm(1)"))
   # N comes from y even though y is unused: each row sums N = 9 equal terms
-  expect_close(with_precision("float64", op(list(X, Y, P))), 2 * N * X, TOL64)
-  expect_close(with_precision("float64", op(list(X, Y[1:2, ], P))), 4 * X, TOL64)
+  expect_close(op(list(X, Y, P), precision = "float64"), 2 * N * X, TOL64)
+  expect_close(op(list(X, Y[1:2, ], P), precision = "float64"), 4 * X, TOL64)
 })
 
 test_that("a plain vector is accepted for a dimension-1 Vi or Vj", {

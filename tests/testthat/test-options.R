@@ -49,7 +49,7 @@ test_that("set_rkeops_options() sets values and returns the old ones invisibly",
   expect_identical(get_rkeops_options("backend"), "CPU")
   expect_identical(get_rkeops_options("device"), 2L)
   expect_true(get_rkeops_options("verbose"))
-  expect_identical(set_rkeops_options(), list())
+  expect_identical(set_rkeops_options(list()), list())  # no argument resets: test-compat-rkeops2.R
 })
 
 test_that("unknown names and bad values are rkeops_option_error", {
@@ -99,10 +99,13 @@ test_that("environment variables are fallbacks for unset options", {
     expect_identical(op()$precision, "float64")
     d <- seed_data(M = 20, N = 30)
     expect_close(op(list(d$x, d$y, d$b, d$s)), ref_gauss_conv(d$x, d$y, d$b, d$s), TOL64)
-    # the R option wins over the environment
+    # the R option wins over the environment (for operators made afterwards:
+    # op keeps the precision it was made with)
     set_rkeops_options(precision = "float32")
     expect_identical(get_rkeops_options("precision"), "float32")
-    expect_identical(op()$precision, "float32")
+    expect_identical(op()$precision, "float64")
+    expect_identical(get_op("Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)",
+                            c("x = Vi(3)", "y = Vj(3)", "b = Vj(6)", "s = Pm(1)"))()$precision, "float32")
   })
   options(rkeops.precision = NULL)
   with_envvars(c(RKEOPS_PRECISION = "float16"), {
@@ -122,15 +125,16 @@ test_that("rkeops_use_float32() / rkeops_use_float64() switch the precision", {
   expect_named(old, "precision")
   rkeops_use_float32()
   expect_identical(get_rkeops_options("precision"), "float32")
-  # and the computations change with it
-  op <- get_op("Sum_Reduction(SqNorm2(x - y), 0)", c("x = Vi(3)", "y = Vj(3)"))
+  # operators made afterwards compute in it, and keep it
   x <- rand_mat(50, 3, 501, -1, 1) * 1e4
   y <- rand_mat(40, 3, 502, -1, 1) * 1e4
   ref <- matrix(rowSums(ref_sqdist(x, y)), ncol = 1)
   rkeops_use_float64()
-  r64 <- op(list(x, y))
+  op64 <- get_op("Sum_Reduction(SqNorm2(x - y), 0)", c("x = Vi(3)", "y = Vj(3)"))
   rkeops_use_float32()
-  r32 <- op(list(x, y))
+  op32 <- get_op("Sum_Reduction(SqNorm2(x - y), 0)", c("x = Vi(3)", "y = Vj(3)"))
+  r64 <- op64(list(x, y))
+  r32 <- op32(list(x, y))
   expect_close(r64, ref, TOL64)
   expect_close(r32, ref, TOL32)
   expect_gt(rel_err(r32, ref), 1e-12)
@@ -153,16 +157,21 @@ test_that("use_cpu(): thread count, and 1 or 2 threads give the same numbers", {
     ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
     ref_t <- t(exp(-d$s * ref_sqdist(d$x, d$y))) %*% bi
     with_precision("float64", {
+      # made in float64 (an operator keeps the precision it was made with)
+      op64 <- get_op("Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)",
+                     c("x = Vi(3)", "y = Vj(3)", "b = Vj(6)", "s = Pm(1)"))
+      op_t64 <- get_op("Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 1)",
+                       c("x = Vi(3)", "y = Vj(3)", "b = Vi(6)", "s = Pm(1)"))
       use_cpu(ncore = 1)
-      r1 <- op(list(d$x, d$y, d$b, d$s))
-      t1 <- op_t(list(d$x, d$y, bi, d$s))
+      r1 <- op64(list(d$x, d$y, d$b, d$s))
+      t1 <- op_t64(list(d$x, d$y, bi, d$s))
       use_cpu(ncore = 2)
       expect_identical(get_rkeops_options("threads"), 2L)
-      r2 <- op(list(d$x, d$y, d$b, d$s))
-      t2 <- op_t(list(d$x, d$y, bi, d$s))
+      r2 <- op64(list(d$x, d$y, d$b, d$s))
+      t2 <- op_t64(list(d$x, d$y, bi, d$s))
       use_cpu()
       expect_null(get_rkeops_options("threads"))
-      r0 <- op(list(d$x, d$y, d$b, d$s))
+      r0 <- op64(list(d$x, d$y, d$b, d$s))
     })
     expect_close(r1, ref, TOL64)
     expect_close(r2, r1, TOL64)
@@ -170,9 +179,9 @@ test_that("use_cpu(): thread count, and 1 or 2 threads give the same numbers", {
     expect_close(t1, ref_t, TOL64)
     expect_close(t2, t1, TOL64)
     use_cpu(ncore = 1)
-    s1 <- with_precision("float32", op(list(d$x, d$y, d$b, d$s)))
+    s1 <- op(list(d$x, d$y, d$b, d$s), precision = "float32")
     use_cpu(ncore = 2)
-    s2 <- with_precision("float32", op(list(d$x, d$y, d$b, d$s)))
+    s2 <- op(list(d$x, d$y, d$b, d$s), precision = "float32")
     expect_close(s1, ref, TOL32)
     expect_close(s2, ref, TOL32)
   }

@@ -5,7 +5,9 @@
 
 # ---- accepted inputs -----------------------------------------------------------
 
-rob_sq <- get_op("Sum_Reduction(SqNorm2(x - y) * b, 0)", c("x = Vi(2)", "y = Vj(2)", "b = Vj(1)"))
+# An operator keeps the precision it was made with: fetched at each call so
+# that it follows the precision the test sets.
+rob_sq <- function(input) get_op("Sum_Reduction(SqNorm2(x - y) * b, 0)", c("x = Vi(2)", "y = Vj(2)", "b = Vj(1)"))(input)
 rob_sq_ref <- function(x, y, b) ref_sqdist(as.matrix(x), as.matrix(y)) %*% as.matrix(b)
 
 test_that("a data frame with numeric (or logical) columns is accepted as a matrix", {
@@ -135,11 +137,11 @@ test_that("Min, Max and their indices ignore NaN terms (spec 4.2)", {
 
 test_that("infinite values follow IEEE: a point at Inf adds exp(-Inf) = 0 to a Gaussian sum", {
   local_clean_options()
-  gauss <- get_op("Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)",
-                  c("x = Vi(3)", "y = Vj(3)", "b = Vj(6)", "s = Pm(1)"))
   d <- seed_data(M = 6, N = 9)
   for (precision in c("float32", "float64")) {
     set_rkeops_options(precision = precision)
+    gauss <- get_op("Sum_Reduction(Exp(-s * SqNorm2(x - y)) * b, 0)",
+                    c("x = Vi(3)", "y = Vj(3)", "b = Vj(6)", "s = Pm(1)"))
     ref <- ref_gauss_conv(d$x, d$y, d$b, d$s)
     y <- rbind(d$y, c(Inf, 0, 0), c(0, -Inf, 1))
     b <- rbind(d$b, matrix(1, 2, 6))
