@@ -90,6 +90,23 @@
 #' runs. The worker must have rkeops installed (the cache is per user and
 #' per machine; see [get_rkeops_cache_dir()]).
 #'
+#' @section Differences from RKeOps 2.x (on purpose):
+#' Code written for RKeOps 2.x runs (see the README section "Coming from
+#' RKeOps 2.x" for the full before/after table), except in three places
+#' where rkeops follows RKeOps 1.x and the KeOps engine instead:
+#' * **Reduction axis of formula strings**: `Sum_Reduction(F, 0)` reduces
+#'   over **j** and returns M rows (one per i); 2.x's `0` meant over i. Write
+#'   `Sum_Reduction(F, 1)` for 2.x's meaning. LazyTensor `index = "j"` means
+#'   the same in both.
+#' * **`inner_dim = "row"`** (points as columns): the result is transposed
+#'   like the inputs, one column per output point; 2.x always returned points
+#'   as rows.
+#' * **Gradients**: `keops_grad(op, "x")` and `Grad(Sum_Reduction(F, 0), x,
+#'   e)` are vector-Jacobian products: `e` has one row per output row and as
+#'   many columns as the output, and the result one row per point of `x`.
+#'
+#' Indices of `ArgMin`, `ArgKMin`, ... results are 0-based, as in 2.x.
+#'
 #' @section Missing and special values:
 #' Inputs may hold `NA`, `NaN`, `Inf` and `-Inf`: they go through IEEE
 #' arithmetic like any other value (nothing is removed or checked):
