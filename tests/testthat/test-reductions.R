@@ -25,12 +25,8 @@ red_err <- function(expr) tryCatch({
 
 red_rel_err <- function(x, ref) max(abs(x - ref)) / max(1, max(abs(ref)))
 
-red_run <- function(precision, op, input) {
-  old <- getOption("rkeops.precision")
-  on.exit(options(rkeops.precision = old), add = TRUE)
-  set_rkeops_options(precision = precision)
-  op(input)
-}
+# An operator keeps the precision it was made with: the call asks for this one.
+red_run <- function(precision, op, input) op(input, precision = precision)
 
 # Rounds doubles to the nearest float32 (what the float32 operators read).
 as_f32 <- function(v) {
