@@ -225,11 +225,7 @@ one_hot <- function(x, d) {
 matvecmult <- function(m, v) {
   m <- as_lazy(m)
   v <- as_lazy(v)
-  if (m$dim %% v$dim != 0L) {
-    lt_abort(sprintf(paste("matvecmult(): the matrix (dimension %d) must be a multiple of the vector's",
-                           "dimension %d (an n x %d matrix, row-major)"), m$dim, v$dim, v$dim),
-             class = "rkeops_dimension_error")
-  }
+  check_matrix_vector("matvecmult", m, v, sprintf("an n x %d matrix", v$dim))
   lt_call("MatVecMult", list(m, v), dim = m$dim %/% v$dim)
 }
 
@@ -238,12 +234,18 @@ matvecmult <- function(m, v) {
 vecmatmult <- function(v, m) {
   v <- as_lazy(v)
   m <- as_lazy(m)
+  check_matrix_vector("vecmatmult", m, v, sprintf("a %d x p matrix", v$dim))
+  lt_call("VecMatMult", list(v, m), dim = m$dim %/% v$dim)
+}
+
+# The matrix operand of matvecmult()/vecmatmult() holds a whole number of
+# rows (or columns) of the vector's dimension.
+check_matrix_vector <- function(fn, m, v, shape) {
   if (m$dim %% v$dim != 0L) {
-    lt_abort(sprintf(paste("vecmatmult(): the matrix (dimension %d) must be a multiple of the vector's",
-                           "dimension %d (a %d x p matrix, row-major)"), m$dim, v$dim, v$dim),
+    lt_abort(sprintf(paste("%s(): the matrix (dimension %d) must be a multiple of the vector's",
+                           "dimension %d (%s, row-major)"), fn, m$dim, v$dim, shape),
              class = "rkeops_dimension_error")
   }
-  lt_call("VecMatMult", list(v, m), dim = m$dim %/% v$dim)
 }
 
 #' @rdname lazytensor_functions
