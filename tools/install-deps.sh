@@ -4,7 +4,7 @@
 # Debian packages only (nothing from CRAN). Needs root when it installs.
 set -eu
 
-PKGS="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-cli pandoc make g++"
+PKGS="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-testthat r-cran-callr r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-cli r-cran-future.apply r-cran-progressr r-cran-mlbench r-cran-class r-cran-fnn r-cran-dbscan pandoc make g++"
 
 missing=""
 for p in $PKGS; do
